@@ -1,0 +1,19 @@
+//! `ncs`: a native toolkit for the Intel Movidius Neural Compute Stick, first generation.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! bytes ──blob::parse──▶ Blob ──graph (stats, builder)──▶ executor / device ──▶ outputs ──▶ report
+//! ```
+//!
+//! - [`blob`]: the NCSDK 1.x graph file, parsed with full validation and written byte-exactly.
+//! - [`graph`]: derived facts about a blob (shapes, MACs, parameters) and a builder for test nets.
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod blob;
+pub mod error;
+pub mod graph;
+
+pub use error::{Error, Result};

@@ -1,0 +1,7 @@
+//! The `ncs` command: parse the command line, call the library, print. See `CLI.md`.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
