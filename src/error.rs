@@ -26,6 +26,16 @@ pub enum Error {
     /// A graph could not be built or written (builder misuse, limits).
     #[error("{0}")]
     Build(#[from] BlobError),
+    /// A stage cannot be executed as its record describes.
+    #[error("stage {index} '{name}': {message}")]
+    Stage {
+        /// Stage index.
+        index: usize,
+        /// Stage name.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
     /// An argument or option value is unusable.
     #[error("{0}")]
     InvalidInput(String),

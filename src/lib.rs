@@ -8,6 +8,7 @@
 //!
 //! - [`blob`]: the NCSDK 1.x graph file, parsed with full validation and written byte-exactly.
 //! - [`graph`]: derived facts about a blob (shapes, MACs, parameters) and a builder for test nets.
+//! - [`reference`]: the CPU executor that runs a blob as the stick does.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -15,5 +16,7 @@
 pub mod blob;
 pub mod error;
 pub mod graph;
+pub mod npy;
+pub mod reference;
 
 pub use error::{Error, Result};

@@ -1,6 +1,7 @@
 //! Command-line front end. Exit codes: 0 success, 1 a check failed, 2 bad input or usage.
 
 mod info;
+mod run;
 mod table;
 
 use std::path::PathBuf;
@@ -26,6 +27,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// One inference: input .npy in, output printed or saved.
+    Run(run::RunArgs),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -39,6 +42,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info { graph, json } => info::run(&graph, json),
+        Command::Run(args) => run::run(&args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -1,0 +1,191 @@
+//! `ncs run GRAPH --input IN [...]`: one inference, printed or saved.
+
+use std::path::{Path, PathBuf};
+
+use ncs::blob::Blob;
+use ncs::reference::{Executor, Precision, StageOutput};
+use ncs::{npy, Error, Result};
+use serde_json::json;
+
+use super::{grouped, Outcome};
+
+/// Options of `ncs run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The graph file.
+    pub graph: PathBuf,
+    /// Network input: a .npy of float32, float16 or uint8, shaped [H,W,C], [1,H,W,C] or flat,
+    /// in the stick's memory order.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where to run it.
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    pub backend: Backend,
+    /// How stage outputs are stored: fp16 as on the stick, or fp32.
+    #[arg(long, value_enum, default_value_t = PrecisionArg::Fp16)]
+    pub precision: PrecisionArg,
+    /// Save the output as float32 .npy, shaped [Y, X, Z] of the last stage.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Print the K largest outputs.
+    #[arg(long, value_name = "K")]
+    pub top: Option<usize>,
+    /// Class names, one per line, for --top.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Write every stage's output as DIR/NNN_name.npy.
+    #[arg(long, value_name = "DIR")]
+    pub dump_stages: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where an inference runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// The CPU reference executor.
+    Cpu,
+}
+
+/// Storage precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrecisionArg {
+    /// Round stage outputs to fp16 (as the stick stores them).
+    Fp16,
+    /// Keep f32.
+    Fp32,
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(p: PrecisionArg) -> Self {
+        match p {
+            PrecisionArg::Fp16 => Precision::Fp16,
+            PrecisionArg::Fp32 => Precision::Fp32,
+        }
+    }
+}
+
+pub fn run(args: &RunArgs) -> Result<Outcome> {
+    let blob = Blob::read(&args.graph)?;
+    let mut executor = Executor::new(&blob, args.precision.into()).map_err(|e| with_graph(&args.graph, e))?;
+    drop(blob);
+    let input = load_input(&args.input, executor.input_shape())?;
+    let labels = args.labels.as_deref().map(read_labels).transpose()?;
+    if let Some(dir) = &args.dump_stages {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
+    }
+    let mut dump_error = None;
+    let result = executor.run_observed(&input, &mut |stage: StageOutput<'_>| {
+        if let (Some(dir), None) = (&args.dump_stages, &dump_error) {
+            let path = dir.join(format!("{:03}_{}.npy", stage.index, sanitize(stage.name)));
+            dump_error = npy::write_f32(&path, &stage.shape, stage.values).err();
+        }
+    })?;
+    if let Some(e) = dump_error {
+        return Err(e);
+    }
+    let shape = executor.output_shape().map(|d| d as usize);
+    if let Some(path) = &args.output {
+        npy::write_f32(path, &shape, &result.output)?;
+    }
+    let top = args.top.map(|k| top_k(&result.output, k));
+    let total: f64 = result.stage_times.iter().map(|d| d.as_secs_f64() * 1e3).sum();
+    let label = |i: usize| labels.as_ref().and_then(|l| l.get(i)).cloned();
+    if args.json {
+        let top_json: Vec<_> =
+            top.iter().flatten().map(|&(i, v)| json!({ "index": i, "value": v, "label": label(i) })).collect();
+        let stages: Vec<_> = result
+            .stage_times
+            .iter()
+            .enumerate()
+            .map(|(i, d)| json!({ "index": i, "ms": d.as_secs_f64() * 1e3 }))
+            .collect();
+        let doc = json!({
+            "graph": args.graph.display().to_string(),
+            "backend": "cpu",
+            "precision": format!("{:?}", args.precision).to_lowercase(),
+            "input_shape": executor.input_shape(),
+            "output_shape": shape,
+            "output": result.output,
+            "top": top_json,
+            "stages": stages,
+            "total_ms": total,
+        });
+        println!("{doc}");
+        return Ok(Outcome::Success);
+    }
+    println!(
+        "{}: output {:?} ({} values) in {:.3} ms on cpu ({:?})",
+        args.graph.display(),
+        shape,
+        grouped(result.output.len() as u64),
+        total,
+        args.precision
+    );
+    match top {
+        Some(top) => {
+            for (rank, (i, v)) in top.into_iter().enumerate() {
+                let name = label(i).map(|l| format!("  {l}")).unwrap_or_default();
+                println!("  #{:<2} class {:>5}  {:>12.6}{name}", rank + 1, i, v);
+            }
+        }
+        None if result.output.len() <= 16 => println!("  {:?}", result.output),
+        None => {}
+    }
+    if let Some(path) = &args.output {
+        println!("output written to {}", path.display());
+    }
+    Ok(Outcome::Success)
+}
+
+/// Reads a network input .npy, accepting [H,W,C], [1,H,W,C] or flat of exactly the input size.
+fn load_input(path: &Path, expected: [u32; 3]) -> Result<Vec<f32>> {
+    let is_npy = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    if !is_npy {
+        return Err(Error::InvalidInput(format!(
+            "{}: only .npy inputs are read so far (image preprocessing is not in this build)",
+            path.display()
+        )));
+    }
+    let array = npy::read(path)?;
+    let want: Vec<usize> = expected.iter().map(|&d| d as usize).collect();
+    let count: usize = want.iter().product();
+    let ok = array.shape == want
+        || (array.shape.len() == 4 && array.shape[0] == 1 && array.shape[1..] == want[..])
+        || (array.shape.len() == 1 && array.shape[0] == count);
+    if !ok {
+        return Err(Error::InvalidInput(format!(
+            "{}: input shape {:?} does not match the network input {:?} (rows, columns, channels; also accepted: [1, ...] or flat {count})",
+            path.display(),
+            array.shape,
+            want
+        )));
+    }
+    Ok(array.values)
+}
+
+fn read_labels(path: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+    Ok(text.lines().map(|l| l.trim().to_owned()).collect())
+}
+
+/// Indices and values of the `k` largest outputs, largest first (ties by lower index).
+pub fn top_k(values: &[f32], k: usize) -> Vec<(usize, f32)> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
+    order.into_iter().take(k).map(|i| (i, values[i])).collect()
+}
+
+fn sanitize(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect()
+}
+
+fn with_graph(path: &Path, e: Error) -> Error {
+    match e {
+        Error::Stage { index, name, message } => {
+            Error::InvalidInput(format!("{}: stage {index} '{name}': {message}", path.display()))
+        }
+        other => other,
+    }
+}

@@ -1,0 +1,207 @@
+//! The executor's memory: the network input, network output, work area and blob data section,
+//! each held as f32 elements indexed by byte offset / 2, and strided views into them.
+//!
+//! Holding f32 lets one layout serve both precisions: in fp16 mode every value written is first
+//! rounded to fp16, which is exactly what storing it in the stick's fp16 memory does.
+
+use half::f16;
+use half::slice::HalfFloatSliceExt;
+
+use crate::blob::{Arena, Dims, Tensor};
+
+/// Where a view points: the arena and the element offset of element (0, 0, 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct View {
+    /// The region.
+    pub arena: Arena,
+    /// Element offset (byte pointer / 2).
+    pub offset: usize,
+    /// Columns, rows, channels.
+    pub dims: Dims,
+    /// Element strides along X, Y, Z (byte strides / 2).
+    pub strides: [usize; 3],
+}
+
+impl View {
+    /// The view a record descriptor describes (pointer and strides must be even: checked by
+    /// the planner).
+    pub fn of(tensor: &Tensor, arena: Arena) -> View {
+        let s = tensor.strides;
+        View {
+            arena,
+            offset: tensor.pointer as usize / 2,
+            dims: tensor.dims,
+            strides: [s.x as usize / 2, s.y as usize / 2, s.z as usize / 2],
+        }
+    }
+
+    /// Element count.
+    pub fn len(&self) -> usize {
+        self.dims.product() as usize
+    }
+
+    /// True for a view of no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// One past the last element touched, or the offset for an empty view.
+    pub fn end(&self) -> usize {
+        if self.is_empty() {
+            return self.offset;
+        }
+        let d = self.dims;
+        self.offset
+            + (d.x as usize - 1) * self.strides[0]
+            + (d.y as usize - 1) * self.strides[1]
+            + (d.z as usize - 1) * self.strides[2]
+            + 1
+    }
+
+    /// True when the elements are packed HWC (channel fastest, no gaps).
+    pub fn is_dense(&self) -> bool {
+        let d = self.dims;
+        self.strides == [d.z as usize, (d.z * d.x) as usize, 1]
+    }
+}
+
+/// The mutable arenas of one executor (the blob arena is immutable and held separately).
+#[derive(Debug)]
+pub struct Arenas {
+    /// Network input.
+    pub input: Vec<f32>,
+    /// Network output.
+    pub output: Vec<f32>,
+    /// Work area.
+    pub work: Vec<f32>,
+    /// Blob data section as f32 (weights are fp16 there; other bytes decode to junk nobody reads
+    /// as floats).
+    pub blob: Vec<f32>,
+}
+
+impl Arenas {
+    /// Zeroed arenas of the given element counts over a decoded data section.
+    pub fn new(input: usize, output: usize, work: usize, blob: Vec<f32>) -> Self {
+        Arenas { input: vec![0.0; input], output: vec![0.0; output], work: vec![0.0; work], blob }
+    }
+
+    /// Element count of one arena.
+    pub fn len(&self, arena: Arena) -> usize {
+        self.slice(arena).len()
+    }
+
+    /// One arena, read-only.
+    pub fn slice(&self, arena: Arena) -> &[f32] {
+        match arena {
+            Arena::Input => &self.input,
+            Arena::Output => &self.output,
+            Arena::Work => &self.work,
+            Arena::Blob => &self.blob,
+        }
+    }
+
+    fn slice_mut(&mut self, arena: Arena) -> &mut [f32] {
+        match arena {
+            Arena::Input => &mut self.input,
+            Arena::Output => &mut self.output,
+            Arena::Work => &mut self.work,
+            Arena::Blob => &mut self.blob,
+        }
+    }
+
+    /// Copies a view out as a dense HWC buffer (rows, columns, channels).
+    pub fn gather(&self, view: &View, out: &mut Vec<f32>) {
+        out.clear();
+        out.reserve(view.len());
+        let src = self.slice(view.arena);
+        let d = view.dims;
+        if view.is_dense() {
+            out.extend_from_slice(&src[view.offset..view.offset + view.len()]);
+            return;
+        }
+        let [sx, sy, sz] = view.strides;
+        for y in 0..d.y as usize {
+            for x in 0..d.x as usize {
+                let base = view.offset + y * sy + x * sx;
+                if sz == 1 {
+                    out.extend_from_slice(&src[base..base + d.z as usize]);
+                } else {
+                    out.extend((0..d.z as usize).map(|z| src[base + z * sz]));
+                }
+            }
+        }
+    }
+
+    /// Writes a dense HWC buffer through a view, rounding to fp16 first when `round` is set.
+    pub fn scatter(&mut self, view: &View, values: &[f32], round: bool) {
+        debug_assert_eq!(values.len(), view.len());
+        let dst = self.slice_mut(view.arena);
+        let d = view.dims;
+        if view.is_dense() {
+            let target = &mut dst[view.offset..view.offset + view.len()];
+            target.copy_from_slice(values);
+            if round {
+                round_to_fp16(target);
+            }
+            return;
+        }
+        let [sx, sy, sz] = view.strides;
+        let mut src = values.iter();
+        for y in 0..d.y as usize {
+            for x in 0..d.x as usize {
+                let base = view.offset + y * sy + x * sx;
+                for z in 0..d.z as usize {
+                    let v = *src.next().expect("length checked");
+                    dst[base + z * sz] = if round { f16::from_f32(v).to_f32() } else { v };
+                }
+            }
+        }
+    }
+}
+
+/// Rounds every value to the nearest fp16 (ties to even), in place.
+pub fn round_to_fp16(values: &mut [f32]) {
+    let mut halves = [f16::ZERO; 1024];
+    for chunk in values.chunks_mut(halves.len()) {
+        let h = &mut halves[..chunk.len()];
+        h.convert_from_f32_slice(chunk);
+        h.convert_to_f32_slice(chunk);
+    }
+}
+
+/// Decodes little-endian fp16 bytes to f32 (a trailing odd byte is ignored).
+pub fn decode_fp16(bytes: &[u8]) -> Vec<f32> {
+    let halves: Vec<f16> = bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]])).collect();
+    let mut out = vec![0.0; halves.len()];
+    halves.convert_to_f32_slice(&mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gather_and_scatter_follow_strides() {
+        let mut arenas = Arenas::new(0, 0, 64, Vec::new());
+        // A 2x2x2 member of a 4-channel buffer at channel offset 1.
+        let view = View { arena: Arena::Work, offset: 1, dims: Dims::new(2, 2, 2), strides: [4, 8, 1] };
+        let values = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
+        arenas.scatter(&view, &values, false);
+        assert_eq!(&arenas.work[..16], &[0., 1., 2., 0., 0., 3., 4., 0., 0., 5., 6., 0., 0., 7., 8., 0.]);
+        let mut back = Vec::new();
+        arenas.gather(&view, &mut back);
+        assert_eq!(back, values);
+        assert_eq!(view.end(), 1 + 4 + 8 + 1 + 1);
+    }
+
+    #[test]
+    fn rounding_matches_fp16() {
+        let mut v = [0.1f32, 1.0 / 3.0, 65519.0, 1e-8];
+        round_to_fp16(&mut v);
+        for (r, x) in v.iter().zip([0.1f32, 1.0 / 3.0, 65519.0, 1e-8]) {
+            assert_eq!(*r, f16::from_f32(x).to_f32());
+        }
+        assert_eq!(decode_fp16(&f16::from_f32(0.5).to_le_bytes()), vec![0.5]);
+    }
+}

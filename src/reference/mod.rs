@@ -1,0 +1,245 @@
+//! The reference executor: runs any NCS v1 graph on the CPU the way the stick does.
+//!
+//! Four arenas (network input, network output, blob data, work area); stages run in file order
+//! and every read and write goes through the record's (location, pointer, dims, strides), so
+//! concatenation, channel slices and the toolkit's quirks come out as the records say.
+//!
+//! Precision: in [`Precision::Fp16`] (the default, as on the stick) the input and every stage
+//! output are rounded to fp16 when stored; arithmetic inside a stage is f32. [`Precision::Fp32`]
+//! stores without rounding. Weights are fp16 in the blob either way.
+//! Where the firmware's semantics are unknown, the choices are listed in [`semantics`].
+
+pub mod arena;
+pub mod ops;
+mod plan;
+pub mod semantics;
+
+use std::time::{Duration, Instant};
+
+use crate::blob::{Arena, Blob, Location};
+use crate::error::{Error, Result};
+
+use arena::{decode_fp16, round_to_fp16, Arenas, View};
+use ops::elementwise::{self, bias_activation};
+use ops::{conv, deconv, depthwise, fc, layout, lrn, pool, softmax, Shape};
+use plan::{ArenaSizes, Kernel, Step};
+
+/// How stage outputs are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// Rounded to fp16, as the stick stores them.
+    #[default]
+    Fp16,
+    /// Kept in f32.
+    Fp32,
+}
+
+/// The result of one inference.
+#[derive(Debug, Clone)]
+pub struct Inference {
+    /// What the host reads: the first `output_len` elements of the output arena.
+    pub output: Vec<f32>,
+    /// Wall time of each stage, in order.
+    pub stage_times: Vec<Duration>,
+}
+
+/// One stage's result, as shown to an observer.
+#[derive(Debug)]
+pub struct StageOutput<'a> {
+    /// Stage index.
+    pub index: usize,
+    /// Stage name.
+    pub name: &'a str,
+    /// `[rows, columns, channels]` of `values`.
+    pub shape: [usize; 3],
+    /// The values as stored (rounded in fp16 mode).
+    pub values: &'a [f32],
+}
+
+/// A graph prepared for repeated inference on the CPU.
+#[derive(Debug)]
+pub struct Executor {
+    steps: Vec<Step>,
+    arenas: Arenas,
+    precision: Precision,
+    input_view: View,
+    output_len: usize,
+    output_shape: [u32; 3],
+    scratch: Scratch,
+}
+
+#[derive(Debug, Default)]
+struct Scratch {
+    input: Vec<f32>,
+    output: Vec<f32>,
+    second: Vec<f32>,
+    columns: Vec<f32>,
+}
+
+impl Executor {
+    /// Plans a validated blob for execution; fails naming the stage if one cannot run.
+    pub fn new(blob: &Blob, precision: Precision) -> Result<Executor> {
+        let layout = blob.layout()?;
+        let input =
+            blob.network_input().ok_or_else(|| Error::InvalidInput("no stage reads the network input".into()))?;
+        // The toolkit leaves a guard band after each work buffer (2·(X+1)·Z values); reads
+        // that the records make past a buffer's end land there, in zeroed memory.
+        let guard = blob
+            .stages
+            .iter()
+            .filter(|s| matches!(s.output.location, Location::Work(_)))
+            .map(|s| 2 * (u64::from(s.output.dims.x) + 1) * u64::from(s.output.dims.z))
+            .max()
+            .unwrap_or(0);
+        let sizes = ArenaSizes {
+            input: (layout.input_bytes / 2) as usize,
+            output: (layout.output_bytes / 2) as usize,
+            work: (layout.work_bytes / 2 + guard) as usize,
+            blob: blob.data.len() / 2,
+        };
+        let steps = plan::plan(blob, &sizes)?;
+        let input_view = View::of(input, Arena::Input);
+        let arenas = Arenas::new(sizes.input, sizes.output, sizes.work, decode_fp16(&blob.data));
+        Ok(Executor {
+            steps,
+            arenas,
+            precision,
+            input_view,
+            output_len: layout.output_elements as usize,
+            output_shape: blob.output_shape(),
+            scratch: Scratch::default(),
+        })
+    }
+
+    /// Network input shape `[rows, columns, channels]`.
+    pub fn input_shape(&self) -> [u32; 3] {
+        self.input_view.dims.shape_yxz()
+    }
+
+    /// Network output shape `[rows, columns, channels]` as the host reads it.
+    pub fn output_shape(&self) -> [u32; 3] {
+        self.output_shape
+    }
+
+    /// The precision mode.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// Runs one inference on a dense HWC input of [`Executor::input_shape`].
+    pub fn run(&mut self, input: &[f32]) -> Result<Inference> {
+        self.run_observed(input, &mut |_| {})
+    }
+
+    /// Runs one inference, showing each stage's stored output to `observer` as it is produced.
+    pub fn run_observed(&mut self, input: &[f32], observer: &mut dyn FnMut(StageOutput<'_>)) -> Result<Inference> {
+        if input.len() != self.input_view.len() {
+            return Err(Error::InvalidInput(format!(
+                "input has {} values; the network expects {:?} = {} (rows, columns, channels)",
+                input.len(),
+                self.input_shape(),
+                self.input_view.len()
+            )));
+        }
+        let round = self.precision == Precision::Fp16;
+        self.arenas.scatter(&self.input_view, input, round);
+        let mut stage_times = Vec::with_capacity(self.steps.len());
+        for step in &self.steps {
+            let started = Instant::now();
+            run_step(step, &mut self.arenas, &mut self.scratch);
+            if round {
+                round_to_fp16(&mut self.scratch.output);
+            }
+            self.arenas.scatter(&step.output, &self.scratch.output, false);
+            stage_times.push(started.elapsed());
+            let s = step.out_shape;
+            observer(StageOutput {
+                index: step.index,
+                name: &step.name,
+                shape: [s.rows, s.cols, s.channels],
+                values: &self.scratch.output,
+            });
+        }
+        Ok(Inference { output: self.arenas.output[..self.output_len].to_vec(), stage_times })
+    }
+}
+
+/// Gathers a step's operands, computes into `scratch.output`, applies bias and activation.
+fn run_step(step: &Step, arenas: &mut Arenas, scratch: &mut Scratch) {
+    let Scratch { input, output, second, columns } = scratch;
+    arenas.gather(&step.input, input);
+    output.clear();
+    output.resize(step.out_shape.len(), 0.0);
+    let blob = &arenas.blob;
+    let (in_shape, out_shape) = (step.in_shape, step.out_shape);
+    let channels = out_shape.channels;
+    match &step.kernel {
+        Kernel::Conv { weights, window } => {
+            conv::conv2d(input, in_shape, &blob[weights.clone()], window, out_shape, output, columns)
+        }
+        Kernel::Depthwise { weights, window } => {
+            depthwise::depthwise_conv2d(input, in_shape, &blob[weights.clone()], window, out_shape, output)
+        }
+        Kernel::Deconv { taps, window } => {
+            deconv::deconv2d(input, in_shape, &blob[taps.clone()], window, out_shape, output)
+        }
+        Kernel::FullyConnected { weights, outputs } => {
+            fc::fully_connected(input, &blob[weights.clone()], *outputs, output)
+        }
+        Kernel::Pool { window, kind } => pool::pool2d(input, in_shape, window, *kind, out_shape, output),
+        Kernel::Softmax => {
+            output.copy_from_slice(input);
+            softmax::softmax_channels(output, channels);
+        }
+        Kernel::Unary(op) => {
+            output.copy_from_slice(input);
+            op.apply(output);
+        }
+        Kernel::Binary { op, second: view } => {
+            output.copy_from_slice(input);
+            arenas.gather(view, second);
+            op.apply(output, second);
+        }
+        Kernel::ScaleWithScalar { second: view } => {
+            output.copy_from_slice(input);
+            arenas.gather(view, second);
+            elementwise::scale_pixels(output, channels, second);
+        }
+        Kernel::Scale { factors } => {
+            output.copy_from_slice(input);
+            elementwise::scale_channels(output, channels, &blob[factors.clone()]);
+        }
+        Kernel::PRelu { slopes } => {
+            output.copy_from_slice(input);
+            elementwise::prelu(output, channels, &blob[slopes.clone()]);
+        }
+        Kernel::MaxWithConst { constants } => {
+            output.copy_from_slice(input);
+            elementwise::max_with_const(output, channels, &blob[constants.clone()]);
+        }
+        Kernel::Power { shift, scale, power } => {
+            output.copy_from_slice(input);
+            elementwise::power(output, *shift, *scale, *power);
+        }
+        Kernel::Lrn { size, k, alpha, beta } => {
+            output.copy_from_slice(input);
+            lrn::lrn(output, channels, *size, *k, *alpha, *beta);
+        }
+        Kernel::InnerLrn { k, alpha, beta } => {
+            output.copy_from_slice(input);
+            lrn::inner_lrn(output, *k, *alpha, *beta);
+        }
+        Kernel::ToPlaneMajor => layout::to_plane_major(input, in_shape, output),
+        Kernel::Crop { offset } => layout::crop(input, in_shape, *offset, out_shape, output),
+        Kernel::SumReduce => layout::sum_channels(input, in_shape.channels, output),
+    }
+    let bias = step.bias.as_ref().map(|r| &arenas.blob[r.clone()]);
+    bias_activation(output, channels, bias, step.activation);
+}
+
+impl Shape {
+    /// As `[rows, columns, channels]`.
+    pub fn to_array(self) -> [usize; 3] {
+        [self.rows, self.cols, self.channels]
+    }
+}

@@ -1,0 +1,140 @@
+//! Convolution (op 0) as im2col + GEMM over HWC data with HWCK weights.
+//!
+//! Weights `[kh][kw][C][K]` are already the row-major (kh·kw·C)×K right-hand matrix, and a
+//! row of im2col in (tap row, tap column, channel) order is the matching left-hand row, so the
+//! product lands directly in HWC output. A 1×1, stride-1, unpadded convolution multiplies the
+//! input itself, without the copy.
+
+use super::gemm::matmul;
+use super::{Shape, Window};
+
+/// Largest im2col block, in f32 elements (16 MiB): bounds memory and keeps blocks in cache.
+const IM2COL_BLOCK: usize = 4 << 20;
+
+/// `out = conv(input, weights)`; `out` has `out_shape`, with `out_shape.channels` = K.
+pub fn conv2d(
+    input: &[f32],
+    in_shape: Shape,
+    weights: &[f32],
+    window: &Window,
+    out_shape: Shape,
+    out: &mut [f32],
+    scratch: &mut Vec<f32>,
+) {
+    let k = out_shape.channels;
+    let taps = window.kernel[0] * window.kernel[1] * in_shape.channels;
+    let pointwise = window.kernel == [1, 1]
+        && window.stride == [1, 1]
+        && window.pad == [0, 0]
+        && (in_shape.rows, in_shape.cols) == (out_shape.rows, out_shape.cols);
+    if pointwise {
+        matmul(out_shape.pixels(), taps, k, input, weights, out);
+        return;
+    }
+    let rows_per_block = (IM2COL_BLOCK / (taps * out_shape.cols).max(1)).clamp(1, out_shape.rows.max(1));
+    for first_row in (0..out_shape.rows).step_by(rows_per_block) {
+        let rows = rows_per_block.min(out_shape.rows - first_row);
+        let pixels = rows * out_shape.cols;
+        scratch.clear();
+        scratch.resize(pixels * taps, 0.0);
+        im2col(input, in_shape, window, first_row, rows, out_shape.cols, scratch);
+        let start = first_row * out_shape.cols * k;
+        matmul(pixels, taps, k, scratch, weights, &mut out[start..start + pixels * k]);
+    }
+}
+
+/// Fills `columns` (pixels × taps, zero-initialised) for output rows `[first_row, first_row+rows)`.
+fn im2col(
+    input: &[f32],
+    in_shape: Shape,
+    window: &Window,
+    first_row: usize,
+    rows: usize,
+    cols: usize,
+    columns: &mut [f32],
+) {
+    let c = in_shape.channels;
+    let [kh, kw] = window.kernel;
+    let taps = kh * kw * c;
+    for oy in first_row..first_row + rows {
+        for ox in 0..cols {
+            let row = &mut columns[((oy - first_row) * cols + ox) * taps..][..taps];
+            for i in 0..kh {
+                let Some(iy) = window.source(0, oy, i, in_shape.rows) else { continue };
+                for j in 0..kw {
+                    let Some(ix) = window.source(1, ox, j, in_shape.cols) else { continue };
+                    let src = (iy * in_shape.cols + ix) * c;
+                    row[(i * kw + j) * c..][..c].copy_from_slice(&input[src..src + c]);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::reference::ops::testing::{assert_close, random};
+
+    /// The definition, seven loops deep.
+    pub fn naive_conv(input: &[f32], s: Shape, w: &[f32], win: &Window, o: Shape) -> Vec<f32> {
+        let mut out = vec![0.0; o.len()];
+        for oy in 0..o.rows {
+            for ox in 0..o.cols {
+                for k in 0..o.channels {
+                    let mut acc = 0.0f64;
+                    for i in 0..win.kernel[0] {
+                        for j in 0..win.kernel[1] {
+                            let iy = (oy * win.stride[0] + i * win.dilation) as isize - win.pad[0] as isize;
+                            let ix = (ox * win.stride[1] + j * win.dilation) as isize - win.pad[1] as isize;
+                            if iy < 0 || ix < 0 || iy >= s.rows as isize || ix >= s.cols as isize {
+                                continue;
+                            }
+                            for c in 0..s.channels {
+                                let x = input[(iy as usize * s.cols + ix as usize) * s.channels + c];
+                                let wt = w[((i * win.kernel[1] + j) * s.channels + c) * o.channels + k];
+                                acc += f64::from(x) * f64::from(wt);
+                            }
+                        }
+                    }
+                    out[(oy * o.cols + ox) * o.channels + k] = acc as f32;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn matches_naive_over_strides_pads_and_dilations() {
+        let cases = [
+            // (in rows, cols, C), kernel, stride, pad, dilation, K
+            ((7, 9, 3), [3, 3], [1, 1], [1, 1], 1, 4),
+            ((8, 8, 2), [3, 3], [2, 2], [0, 0], 1, 5),
+            ((9, 6, 4), [1, 7], [1, 1], [0, 3], 1, 3),
+            ((6, 6, 1), [5, 5], [1, 2], [2, 2], 1, 2),
+            ((10, 10, 3), [3, 3], [1, 1], [2, 2], 2, 3),
+            ((5, 5, 6), [1, 1], [1, 1], [0, 0], 1, 7),
+            ((5, 5, 6), [1, 1], [2, 2], [0, 0], 1, 2),
+        ];
+        for (seed, ((h, w, c), kernel, stride, pad, dilation, k)) in cases.into_iter().enumerate() {
+            let s = Shape::new(h, w, c);
+            let win = Window { kernel, stride, pad, dilation };
+            let eff = |a: usize| dilation * (kernel[a] - 1) + 1;
+            let o = Shape::new((h + 2 * pad[0] - eff(0)) / stride[0] + 1, (w + 2 * pad[1] - eff(1)) / stride[1] + 1, k);
+            let x = random(s.len(), seed as u64);
+            let wt = random(kernel[0] * kernel[1] * c * k, 100 + seed as u64);
+            let mut out = vec![0.0; o.len()];
+            conv2d(&x, s, &wt, &win, o, &mut out, &mut Vec::new());
+            assert_close(&out, &naive_conv(&x, s, &wt, &win, o), 1e-5, &format!("case {seed}"));
+        }
+    }
+
+    #[test]
+    fn tf_same_padding_puts_the_extra_at_the_end() {
+        // 8 → 4 with k=3, s=2: total pad 1, before 0 (TF), unlike Caffe's symmetric 1.
+        assert_eq!(Window::tf_same_pad(8, 4, 3, 2, 1), 0);
+        assert_eq!(Window::tf_same_pad(7, 7, 3, 1, 1), 1);
+        assert_eq!(Window::tf_same_pad(9, 9, 5, 1, 1), 2);
+        assert_eq!(Window::tf_same_pad(7, 4, 2, 2, 1), 0);
+    }
+}

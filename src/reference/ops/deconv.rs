@@ -1,0 +1,107 @@
+//! Deconvolution (op 22). The toolkit stores the taps already flipped and with input/output
+//! swapped, T[i][j][c][k] = W_fw[kh−1−i][kw−1−j][k][c], so the stage is a correlation of the
+//! stride-dilated input, padded by kh−1−p, with T (research/blob_format.md §3.4).
+
+use super::{Shape, Window};
+
+/// `out = correlate(zero_insert(input, stride), T)` with caffe padding `window.pad`.
+pub fn deconv2d(input: &[f32], in_shape: Shape, taps: &[f32], window: &Window, out_shape: Shape, out: &mut [f32]) {
+    let (c, k) = (in_shape.channels, out_shape.channels);
+    let [kh, kw] = window.kernel;
+    // Position of input row r in the dilated, padded input: (kh−1−p) + r·s.
+    let source = |axis: usize, o: usize, tap: usize, len: usize| -> Option<usize> {
+        let lead = window.kernel[axis] as isize - 1 - window.pad[axis] as isize;
+        let t = (o + tap) as isize - lead;
+        let s = window.stride[axis] as isize;
+        (t >= 0 && t % s == 0 && ((t / s) as usize) < len).then(|| (t / s) as usize)
+    };
+    out.fill(0.0);
+    for oy in 0..out_shape.rows {
+        for ox in 0..out_shape.cols {
+            let acc = &mut out[(oy * out_shape.cols + ox) * k..][..k];
+            for i in 0..kh {
+                let Some(iy) = source(0, oy, i, in_shape.rows) else { continue };
+                for j in 0..kw {
+                    let Some(ix) = source(1, ox, j, in_shape.cols) else { continue };
+                    let x = &input[(iy * in_shape.cols + ix) * c..][..c];
+                    for (ch, &xv) in x.iter().enumerate() {
+                        let t = &taps[((i * kw + j) * c + ch) * k..][..k];
+                        for (a, &tv) in acc.iter_mut().zip(t) {
+                            *a += xv * tv;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::ops::testing::{assert_close, random};
+
+    /// Transposed convolution by its scatter definition, from forward weights W_fw[kh][kw][K][C]
+    /// (TF's conv2d_transpose filter layout): each input pixel adds x·W into a stride-spaced
+    /// output window, cropped by the padding.
+    fn naive_transposed(
+        x: &[f32],
+        s: Shape,
+        w_fw: &[f32],
+        kernel: usize,
+        stride: usize,
+        pad: usize,
+        o: Shape,
+    ) -> Vec<f32> {
+        let k = o.channels;
+        let mut out = vec![0.0; o.len()];
+        for iy in 0..s.rows {
+            for ix in 0..s.cols {
+                for a in 0..kernel {
+                    for b in 0..kernel {
+                        let oy = (iy * stride + a) as isize - pad as isize;
+                        let ox = (ix * stride + b) as isize - pad as isize;
+                        if oy < 0 || ox < 0 || oy as usize >= o.rows || ox as usize >= o.cols {
+                            continue;
+                        }
+                        for kk in 0..k {
+                            for c in 0..s.channels {
+                                out[(oy as usize * o.cols + ox as usize) * k + kk] += x
+                                    [(iy * s.cols + ix) * s.channels + c]
+                                    * w_fw[((a * kernel + b) * k + kk) * s.channels + c];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn equals_the_scatter_definition_of_a_transposed_convolution() {
+        for (seed, (stride, pad)) in [(2, 0), (2, 1), (1, 1), (3, 0)].into_iter().enumerate() {
+            let (kernel, c, k) = (3, 2, 3);
+            let s = Shape::new(4, 5, c);
+            let o = Shape::new(stride * 3 + kernel - 2 * pad, stride * 4 + kernel - 2 * pad, k);
+            let x = random(s.len(), seed as u64);
+            let w_fw = random(kernel * kernel * k * c, 30 + seed as u64);
+            // What the toolkit stores: flipped, with C and K swapped.
+            let mut taps = vec![0.0; w_fw.len()];
+            for i in 0..kernel {
+                for j in 0..kernel {
+                    for ch in 0..c {
+                        for kk in 0..k {
+                            taps[((i * kernel + j) * c + ch) * k + kk] =
+                                w_fw[(((kernel - 1 - i) * kernel + (kernel - 1 - j)) * k + kk) * c + ch];
+                        }
+                    }
+                }
+            }
+            let win = Window { kernel: [kernel, kernel], stride: [stride, stride], pad: [pad, pad], dilation: 1 };
+            let mut out = vec![0.0; o.len()];
+            deconv2d(&x, s, &taps, &win, o, &mut out);
+            assert_close(&out, &naive_transposed(&x, s, &w_fw, kernel, stride, pad, o), 1e-5, "deconv");
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The operators, one file each, over dense HWC f32 buffers. The executor gathers each stage's
+//! operands out of the arenas through the record's descriptors, calls the kernel, applies the
+//! post-op, and scatters the result back; kernels never see strides or arenas.
+//!
+//! Every kernel is tested against a naive loop in its own file.
+
+pub mod conv;
+pub mod deconv;
+pub mod depthwise;
+pub mod elementwise;
+pub mod fc;
+pub mod gemm;
+pub mod layout;
+pub mod lrn;
+pub mod pool;
+pub mod softmax;
+
+/// A dense HWC tensor shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Shape {
+    /// Rows (Y).
+    pub rows: usize,
+    /// Columns (X).
+    pub cols: usize,
+    /// Channels (Z).
+    pub channels: usize,
+}
+
+impl Shape {
+    /// A shape from rows, columns, channels.
+    pub const fn new(rows: usize, cols: usize, channels: usize) -> Self {
+        Shape { rows, cols, channels }
+    }
+
+    /// Element count.
+    pub fn len(&self) -> usize {
+        self.rows * self.cols * self.channels
+    }
+
+    /// True when it holds no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Pixel count (rows · columns).
+    pub fn pixels(&self) -> usize {
+        self.rows * self.cols
+    }
+}
+
+/// A sliding window: kernel, stride, leading padding and dilation, each `[rows, columns]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Kernel extent.
+    pub kernel: [usize; 2],
+    /// Step between windows.
+    pub stride: [usize; 2],
+    /// Padding before the first row / column (what follows the last is implied by the output size).
+    pub pad: [usize; 2],
+    /// Spacing between kernel taps.
+    pub dilation: usize,
+}
+
+impl Window {
+    /// Input coordinate of kernel tap `tap` for output position `out` along `axis`, if inside `len`.
+    #[inline]
+    pub fn source(&self, axis: usize, out: usize, tap: usize, len: usize) -> Option<usize> {
+        let pos = (out * self.stride[axis] + tap * self.dilation).checked_sub(self.pad[axis])?;
+        (pos < len).then_some(pos)
+    }
+
+    /// TensorFlow SAME padding before the data for one axis: half of the total, rounded down.
+    pub fn tf_same_pad(input: usize, output: usize, kernel: usize, stride: usize, dilation: usize) -> usize {
+        let effective = dilation * (kernel.max(1) - 1) + 1;
+        let needed = (output.max(1) - 1) * stride + effective;
+        needed.saturating_sub(input) / 2
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Deterministic data and tolerant comparison for kernel tests.
+
+    /// `len` values in [-1, 1) from a seed.
+    pub fn random(len: usize, seed: u64) -> Vec<f32> {
+        crate::graph::samples::Weights::new(seed).uniform(len, 1.0)
+    }
+
+    /// Asserts element-wise |a − b| ≤ tol·max(1, |b|).
+    pub fn assert_close(actual: &[f32], expected: &[f32], tol: f32, what: &str) {
+        assert_eq!(actual.len(), expected.len(), "{what}: lengths differ");
+        for (i, (a, b)) in actual.iter().zip(expected).enumerate() {
+            assert!((a - b).abs() <= tol * b.abs().max(1.0), "{what}: element {i}: {a} vs {b}");
+        }
+    }
+}
