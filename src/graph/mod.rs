@@ -2,6 +2,7 @@
 //! sample networks bundled in `graphs/`.
 
 mod builder;
+pub mod inception_v3;
 pub mod samples;
 mod stats;
 
