@@ -22,7 +22,7 @@ use std::path::Path;
 pub use enums::{Arena, DataType, Location, PadStyle, PostOp, StageType, StorageOrder};
 pub use error::{BlobError, BlobErrorKind, StageLabel};
 pub use name::Name;
-pub use parse::parse;
+pub use parse::{parse, parse_owned};
 pub use stage::{span_bytes, BufferRef, Dims, Stage, Tensor};
 pub use validate::{operand_len, operands, validate, MemoryLayout, Operand, Slot};
 pub use write::write;
@@ -83,7 +83,7 @@ impl Blob {
     /// Reads and parses a graph file; errors name the file.
     pub fn read(path: &Path) -> Result<Blob, Error> {
         let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
-        parse(&bytes).map_err(|source| Error::Blob { path: path.to_owned(), source })
+        parse_owned(bytes).map_err(|source| Error::Blob { path: path.to_owned(), source })
     }
 
     /// The memory layout: arena sizes, network input stage, output length.

@@ -17,8 +17,29 @@ const NCSDK2_PREFIX: [u8; 8] = [0x00, 0x00, 0x01, 0x00, 0x02, 0x00, 0x01, 0x00];
 /// The NCSDK 2.x blob magic, seen at 0x22 or 0x24 depending on the release.
 const NCSDK2_MAGIC: u16 = 0x2204;
 
-/// Parses and validates an NCSDK 1.x graph blob.
+/// Parses and validates an NCSDK 1.x graph blob, copying its data section.
 pub fn parse(bytes: &[u8]) -> Result<Blob, BlobError> {
+    let (header, stages) = parse_table(bytes)?;
+    let data = bytes[layout::data_offset(stages.len())..].to_vec();
+    finish(header, stages, data)
+}
+
+/// Like [`parse`], but reuses the buffer for the data section instead of copying it, so a
+/// graph read from a file is held in memory once.
+pub fn parse_owned(mut bytes: Vec<u8>) -> Result<Blob, BlobError> {
+    let (header, stages) = parse_table(&bytes)?;
+    bytes.drain(..layout::data_offset(stages.len()));
+    finish(header, stages, bytes)
+}
+
+fn finish(header: Header, stages: Vec<Stage>, data: Vec<u8>) -> Result<Blob, BlobError> {
+    let blob = Blob { header, stages, data };
+    validate(&blob)?;
+    Ok(blob)
+}
+
+/// Header and stage records, with the envelope and table checked.
+fn parse_table(bytes: &[u8]) -> Result<(Header, Vec<Stage>), BlobError> {
     check_envelope(bytes)?;
     let stage_count = stage_count(bytes)?;
     let header = Header {
@@ -34,10 +55,7 @@ pub fn parse(bytes: &[u8]) -> Result<Blob, BlobError> {
     for index in 0..stage_count {
         stages.push(decode_stage(bytes, index)?);
     }
-    let data = bytes[layout::data_offset(stage_count)..].to_vec();
-    let blob = Blob { header, stages, data };
-    validate(&blob)?;
-    Ok(blob)
+    Ok((header, stages))
 }
 
 /// Whole-file checks: format family, length limits, reserved bytes, size and version fields.

@@ -169,11 +169,16 @@ pub fn round_to_fp16(values: &mut [f32]) {
     }
 }
 
-/// Decodes little-endian fp16 bytes to f32 (a trailing odd byte is ignored).
+/// Decodes little-endian fp16 bytes to f32 (a trailing odd byte is ignored), in blocks so no
+/// intermediate copy of the whole input is made.
 pub fn decode_fp16(bytes: &[u8]) -> Vec<f32> {
-    let halves: Vec<f16> = bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]])).collect();
-    let mut out = vec![0.0; halves.len()];
-    halves.convert_to_f32_slice(&mut out);
+    let mut out = vec![0.0; bytes.len() / 2];
+    let mut halves = [f16::ZERO; 1024];
+    for (dst, src) in out.chunks_mut(halves.len()).zip(bytes.chunks(2 * halves.len())) {
+        let h = &mut halves[..dst.len()];
+        h.iter_mut().zip(src.chunks_exact(2)).for_each(|(h, b)| *h = f16::from_le_bytes([b[0], b[1]]));
+        h.convert_to_f32_slice(dst);
+    }
     out
 }
 

@@ -144,7 +144,11 @@ def elementwise(w):
 
 def inception_v3(w):
     """TF-Slim inception_v3 (no aux head, 1001 classes) with batch norm folded into biases."""
-    x = batch((299, 299, 3), w)
+    return inception_v3_body(batch((299, 299, 3), w), w)
+
+
+def inception_v3_body(x, w):
+    """The network on an input batch, weights drawn from w in layer order; returns logits."""
 
     def c(x, cout, k, stride=1, padding="SAME", relu=True):
         kh, kw = (k, k) if isinstance(k, int) else k
