@@ -36,6 +36,9 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A stick failed or refused a request.
+    #[error(transparent)]
+    Device(#[from] crate::device::DeviceError),
     /// An argument or option value is unusable.
     #[error("{0}")]
     InvalidInput(String),

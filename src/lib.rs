@@ -9,11 +9,13 @@
 //! - [`blob`]: the NCSDK 1.x graph file, parsed with full validation and written byte-exactly.
 //! - [`graph`]: derived facts about a blob (shapes, MACs, parameters) and a builder for test nets.
 //! - [`reference`]: the CPU executor that runs a blob as the stick does.
+//! - [`device`]: the native NCS1 driver over a USB bus, and the software stick.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod blob;
+pub mod device;
 pub mod error;
 pub mod graph;
 pub mod npy;

@@ -1,0 +1,407 @@
+//! The native NCS1 driver: boot a stick, allocate a graph, pipeline inferences.
+//!
+//! Threading model: a [`Device`] is `Send` and owned by one thread at a time (`&mut self`
+//! everywhere), so there is no internal locking and no lock to leak on a failed write. Drive
+//! several sticks from several threads, one `Device` each. A device holds at most one graph
+//! (the firmware's limit) and at most two inferences in flight; exceeding either is an error,
+//! never a hang.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use half::f16;
+use serde_json::json;
+
+use crate::blob::{self, Blob};
+
+use super::boot::{self, Firmware};
+use super::error::DeviceError;
+use super::link::{Link, DEFAULT_TIMEOUT};
+use super::trace::Tracer;
+use super::transport::{Bus, StickState, UsbId};
+use super::wire::{aux, Buffer, Config, Status, OPTIMIZATION_LIST_LEN};
+
+/// How long to wait for a stick to come back after boot (NCSDK: 15 s).
+pub const BOOT_WAIT: Duration = Duration::from_secs(15);
+/// How long to wait for a reset stick to return to its ROM (NCSDK: 5 s).
+pub const RESET_WAIT: Duration = Duration::from_secs(5);
+
+/// Knobs for opening a stick.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Timeout of each link transfer (NCSDK: 10 s).
+    pub link_timeout: Duration,
+    /// How long to wait for the booted stick to re-enumerate.
+    pub boot_wait: Duration,
+    /// Where to record the USB trace.
+    pub tracer: Option<Tracer>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { link_timeout: DEFAULT_TIMEOUT, boot_wait: BOOT_WAIT, tracer: None }
+    }
+}
+
+/// Per-graph options (NCSDK's graph options 0–2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GraphOptions {
+    /// Iterations per input (1).
+    pub iterations: i32,
+    /// Measure temperature once per inference (1) rather than per layer.
+    pub network_throttle: i32,
+    /// Return [`DeviceError::Busy`]/[`DeviceError::NoData`] instead of waiting.
+    pub dont_block: bool,
+}
+
+impl Default for GraphOptions {
+    fn default() -> Self {
+        GraphOptions { iterations: 1, network_throttle: 1, dont_block: false }
+    }
+}
+
+/// Thermal settings (NCSDK's device options 1–6).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThermalOptions {
+    /// Lower limit, °C (85).
+    pub temp_lim_lower: f32,
+    /// Upper limit, °C (95).
+    pub temp_lim_higher: f32,
+    /// Back-off below the lower limit, ms (0).
+    pub backoff_normal: i32,
+    /// Back-off past the lower limit, ms (100).
+    pub backoff_high: i32,
+    /// Back-off past the upper limit, ms (10000).
+    pub backoff_critical: i32,
+    /// Stop on critical temperature (0).
+    pub temperature_debug: i32,
+}
+
+impl Default for ThermalOptions {
+    fn default() -> Self {
+        ThermalOptions {
+            temp_lim_lower: 85.0,
+            temp_lim_higher: 95.0,
+            backoff_normal: 0,
+            backoff_high: 100,
+            backoff_critical: 10000,
+            temperature_debug: 0,
+        }
+    }
+}
+
+/// What the stick reported with the last result.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Telemetry {
+    /// Per-stage times, ms.
+    pub stage_ms: Vec<f32>,
+    /// 25 temperatures, °C.
+    pub thermal: Vec<f32>,
+    /// 0 none, 1 short back-off, 2 long back-off.
+    pub throttling: i32,
+    /// The debug string (empty when all is well).
+    pub debug: String,
+}
+
+#[derive(Debug)]
+struct GraphState {
+    stages: usize,
+    input_len: usize,
+    output_len: usize,
+    options: GraphOptions,
+    config_sent: Option<Config>,
+    queued: VecDeque<u64>,
+    next_slot: Buffer,
+}
+
+/// An opened, booted stick.
+#[derive(Debug)]
+pub struct Device {
+    link: Link,
+    id: UsbId,
+    thermal: ThermalOptions,
+    graph: Option<GraphState>,
+    telemetry: Telemetry,
+    optimisation_list: Option<Vec<String>>,
+    tracer: Option<Tracer>,
+}
+
+impl Device {
+    /// Opens the stick called `name` (see [`UsbId::name`]), booting it with `firmware`. A stick
+    /// left booted by a crashed process is reset and booted afresh.
+    pub fn open(bus: &dyn Bus, name: &str, firmware: &Firmware, options: &OpenOptions) -> Result<Device, DeviceError> {
+        let sticks = bus.sticks().map_err(|e| DeviceError::usb(name, "enumerate", e))?;
+        let id = sticks
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| DeviceError::state(name, format!("no stick of that name on {}", bus.describe())))?;
+        let tracer = options.tracer.as_ref();
+        if id.state() == Some(StickState::Booted) {
+            recover(bus, &id, options)?;
+        }
+        boot::send_firmware(bus, &id, firmware, tracer)?;
+        let link = boot::wait_for(bus, &id, StickState::Booted, options.boot_wait, tracer, options.link_timeout)?
+            .expect("a booted stick comes with a link");
+        Ok(Device {
+            link,
+            id,
+            thermal: ThermalOptions::default(),
+            graph: None,
+            telemetry: Telemetry::default(),
+            optimisation_list: None,
+            tracer: options.tracer.clone(),
+        })
+    }
+
+    /// The stick's name.
+    pub fn name(&self) -> String {
+        self.id.name()
+    }
+
+    /// Sends the reset request: the stick returns to its ROM and must be booted again.
+    pub fn close(mut self) -> Result<(), DeviceError> {
+        self.link.reset()
+    }
+
+    /// Firmware status.
+    pub fn status(&mut self) -> Result<Status, DeviceError> {
+        self.link.status()
+    }
+
+    /// Thermal settings.
+    pub fn thermal_options(&self) -> ThermalOptions {
+        self.thermal
+    }
+
+    /// Changes thermal settings; they reach the stick with the next input (re-sent, unlike NCSDK).
+    pub fn set_thermal_options(&mut self, options: ThermalOptions) {
+        self.thermal = options;
+    }
+
+    /// What the stick reported with the last result (times, thermals, throttling).
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
+    }
+
+    /// Validates a graph and loads it onto the stick (one graph per stick).
+    pub fn allocate_graph(&mut self, graph_file: &[u8]) -> Result<(), DeviceError> {
+        if self.graph.is_some() {
+            return Err(DeviceError::Usage(format!(
+                "{}: a graph is already allocated; the stick holds one",
+                self.name()
+            )));
+        }
+        let parsed =
+            blob::parse(graph_file).map_err(|e| DeviceError::Usage(format!("graph rejected before sending: {e}")))?;
+        let (stages, input_len, output_len) = shape_of(&parsed);
+        self.wait_status(Status::Waiting, Duration::from_secs(10))?;
+        self.link.set(Buffer::BlobFile, false, graph_file)?;
+        self.link.set(Buffer::AuxBuffer, false, &vec![0u8; aux::len(stages)])?;
+        self.graph = Some(GraphState {
+            stages,
+            input_len,
+            output_len,
+            options: GraphOptions::default(),
+            config_sent: None,
+            queued: VecDeque::new(),
+            next_slot: Buffer::Input1,
+        });
+        if let Some(t) = &self.tracer {
+            t.event(
+                &self.name(),
+                "graph_allocated",
+                json!({ "stages": stages, "input": input_len, "output": output_len }),
+            );
+        }
+        Ok(())
+    }
+
+    /// Forgets the graph on the host side (as NCSDK does; no USB traffic).
+    pub fn deallocate_graph(&mut self) {
+        self.graph = None;
+    }
+
+    /// True when a graph is allocated.
+    pub fn has_graph(&self) -> bool {
+        self.graph.is_some()
+    }
+
+    /// Elements of the network input and output of the allocated graph.
+    pub fn graph_io(&self) -> Option<(usize, usize)> {
+        self.graph.as_ref().map(|g| (g.input_len, g.output_len))
+    }
+
+    /// Current graph options.
+    pub fn graph_options(&self) -> Option<GraphOptions> {
+        self.graph.as_ref().map(|g| g.options)
+    }
+
+    /// Changes graph options (sent with the next input).
+    pub fn set_graph_options(&mut self, options: GraphOptions) -> Result<(), DeviceError> {
+        self.graph_mut()?.options = options;
+        Ok(())
+    }
+
+    /// Inferences queued and not yet collected.
+    pub fn in_flight(&self) -> usize {
+        self.graph.as_ref().map_or(0, |g| g.queued.len())
+    }
+
+    /// Queues one inference; `user` comes back with its result.
+    pub fn load_tensor(&mut self, input: &[f16], user: u64) -> Result<(), DeviceError> {
+        let config = self.config();
+        let g = self.graph_mut()?;
+        if input.len() != g.input_len {
+            return Err(DeviceError::Usage(format!(
+                "input has {} values; the graph takes {}",
+                input.len(),
+                g.input_len
+            )));
+        }
+        if g.queued.len() >= 2 {
+            // A blocking caller would wait for a get_result that only it can make.
+            return Err(DeviceError::Busy);
+        }
+        let send_config = g.config_sent != Some(config);
+        let hostready = g.queued.is_empty();
+        let slot = g.next_slot;
+        if send_config {
+            self.link.set(Buffer::Config, false, &config.encode())?;
+            self.graph_mut()?.config_sent = Some(config);
+        }
+        let bytes: Vec<u8> = input.iter().flat_map(|v| v.to_le_bytes()).collect();
+        self.link.set(slot, hostready, &bytes)?;
+        let g = self.graph_mut()?;
+        g.queued.push_back(user);
+        g.next_slot = if slot == Buffer::Input1 { Buffer::Input2 } else { Buffer::Input1 };
+        Ok(())
+    }
+
+    /// Collects the oldest inference: its fp16 output and the `user` value it was queued with.
+    pub fn get_result(&mut self) -> Result<(Vec<f16>, u64), DeviceError> {
+        let g = self.graph_mut()?;
+        if g.queued.is_empty() {
+            return Err(DeviceError::NoData);
+        }
+        let (output_len, stages, release) = (g.output_len, g.stages, g.queued.len() == 2);
+        let mut output = vec![0u8; output_len * 2];
+        let mut aux_bytes = vec![0u8; aux::len(stages)];
+        let fetched = self
+            .link
+            .get(Buffer::Output, false, &mut output)
+            .and_then(|()| self.link.get(Buffer::AuxBuffer, release, &mut aux_bytes));
+        // Either way this inference is consumed: the stick will not offer it again.
+        let user = self.graph_mut()?.queued.pop_front().expect("checked non-empty");
+        fetched?;
+        self.telemetry = parse_aux(&aux_bytes, stages);
+        if !self.telemetry.debug.is_empty() {
+            return Err(DeviceError::Firmware { stick: self.name(), message: self.telemetry.debug.clone() });
+        }
+        let values = output.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]])).collect();
+        Ok((values, user))
+    }
+
+    /// The firmware's optimisation list (cached after the first query). Restores the real
+    /// configuration afterwards (NCSDK zeroes it — a defect avoided here).
+    pub fn optimisation_list(&mut self) -> Result<Vec<String>, DeviceError> {
+        if let Some(list) = &self.optimisation_list {
+            return Ok(list.clone());
+        }
+        let query = Config { query: 1, ..self.config() };
+        self.link.set(Buffer::Config, true, &query.encode())?;
+        self.wait_status_any(&[Status::Waiting, Status::Finished], Duration::from_secs(15))?;
+        let mut raw = vec![0u8; OPTIMIZATION_LIST_LEN];
+        self.link.get(Buffer::OptimizationList, false, &mut raw)?;
+        let config = self.config();
+        self.link.set(Buffer::Config, false, &config.encode())?;
+        if let Some(g) = self.graph.as_mut() {
+            g.config_sent = Some(config);
+        }
+        let list: Vec<String> = raw
+            .chunks(50)
+            .map(|entry| {
+                let end = entry.iter().position(|&b| b == b'~' || b == 0).unwrap_or(entry.len());
+                String::from_utf8_lossy(&entry[..end]).into_owned()
+            })
+            .filter(|s| !s.is_empty())
+            .collect();
+        self.optimisation_list = Some(list.clone());
+        Ok(list)
+    }
+
+    fn config(&self) -> Config {
+        let t = self.thermal;
+        let g = self.graph.as_ref().map(|g| g.options).unwrap_or_default();
+        Config {
+            query: 0,
+            iterations: g.iterations,
+            temp_lim_upper: t.temp_lim_higher as i32,
+            temp_lim_lower: t.temp_lim_lower as i32,
+            backoff_normal: t.backoff_normal,
+            backoff_high: t.backoff_high,
+            backoff_critical: t.backoff_critical,
+            temperature_debug: t.temperature_debug,
+            network_throttle: g.network_throttle,
+        }
+    }
+
+    fn graph_mut(&mut self) -> Result<&mut GraphState, DeviceError> {
+        let name = self.id.name();
+        self.graph.as_mut().ok_or_else(|| DeviceError::Usage(format!("{name}: no graph is allocated")))
+    }
+
+    fn wait_status(&mut self, want: Status, within: Duration) -> Result<(), DeviceError> {
+        self.wait_status_any(&[want], within)
+    }
+
+    fn wait_status_any(&mut self, want: &[Status], within: Duration) -> Result<(), DeviceError> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let status = self.link.status()?;
+            if want.contains(&status) {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(DeviceError::state(
+                    &self.name(),
+                    format!("status {status:?} after {within:?}; expected {want:?}"),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// A stick found booted (a crashed process left it so): reset it back to the ROM.
+fn recover(bus: &dyn Bus, id: &UsbId, options: &OpenOptions) -> Result<(), DeviceError> {
+    let stick = id.name();
+    if let Some(t) = &options.tracer {
+        t.event(&stick, "recover_booted_stick", json!({}));
+    }
+    let transport = bus.open(id).map_err(|e| DeviceError::usb(&stick, "open booted stick to reset it", e))?;
+    let mut link = Link::new(transport, &stick, options.link_timeout, options.tracer.clone());
+    link.reset()?;
+    drop(link);
+    boot::wait_for(bus, id, StickState::Rom, RESET_WAIT, options.tracer.as_ref(), options.link_timeout)?;
+    Ok(())
+}
+
+/// (stages, input elements, output elements) as the host computes them.
+fn shape_of(parsed: &Blob) -> (usize, usize, usize) {
+    let input = parsed.network_input().map_or(0, |t| t.dims.product() as usize);
+    let output = parsed.layout().map_or(0, |l| l.output_elements as usize);
+    (parsed.stages.len(), input, output)
+}
+
+/// Decodes an auxBuffer.
+pub fn parse_aux(bytes: &[u8], stages: usize) -> Telemetry {
+    let f32_at = |at: usize| f32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    let debug = &bytes[aux::DEBUG];
+    let end = debug.iter().position(|&b| b == 0).unwrap_or(debug.len());
+    Telemetry {
+        debug: String::from_utf8_lossy(&debug[..end]).into_owned(),
+        thermal: (0..aux::THERMAL_COUNT).map(|i| f32_at(aux::THERMAL.start + 4 * i)).collect(),
+        throttling: i32::from_le_bytes(bytes[aux::THROTTLING..aux::THROTTLING + 4].try_into().expect("4 bytes")),
+        stage_ms: (0..stages).map(|i| f32_at(aux::TIMES + 4 * i)).collect(),
+    }
+}

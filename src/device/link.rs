@@ -1,0 +1,175 @@
+//! The host side of the v1 link protocol: 64-byte headers, permits, named buffers
+//! (research/ncsdk_api.md §3.5), over any [`Transport`].
+
+use std::time::Duration;
+
+use super::error::DeviceError;
+use super::trace::{Tracer, Transfer};
+use super::transport::{Transport, UsbError};
+use super::wire::{Buffer, Command, Header, Status, ENDPOINT_IN, ENDPOINT_OUT, HEADER_LEN, MAX_TRANSFER, PERMIT};
+
+/// Timeout of every link transfer, as NCSDK uses.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An open link to a booted stick.
+pub struct Link {
+    transport: Box<dyn Transport>,
+    stick: String,
+    timeout: Duration,
+    tracer: Option<Tracer>,
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Link").field("stick", &self.stick).field("timeout", &self.timeout).finish()
+    }
+}
+
+impl Link {
+    /// Wraps an opened transport.
+    pub fn new(transport: Box<dyn Transport>, stick: &str, timeout: Duration, tracer: Option<Tracer>) -> Self {
+        Link { transport, stick: stick.to_owned(), timeout, tracer }
+    }
+
+    /// The stick's name.
+    pub fn stick(&self) -> &str {
+        &self.stick
+    }
+
+    /// The per-transfer timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Asks for the firmware status.
+    pub fn status(&mut self) -> Result<Status, DeviceError> {
+        self.send_header(&Header::bare(Command::Status), "status header")?;
+        let mut word = [0u8; 4];
+        self.read_exact(&mut word, "status", "status reply", false)?;
+        Ok(Status::from_u32(u32::from_le_bytes(word)))
+    }
+
+    /// Asks the firmware to reboot into the ROM (no reply).
+    pub fn reset(&mut self) -> Result<(), DeviceError> {
+        self.send_header(&Header::bare(Command::Reset), "reset header")
+    }
+
+    /// Sends a named buffer.
+    pub fn set(&mut self, buffer: Buffer, hostready: bool, data: &[u8]) -> Result<(), DeviceError> {
+        let what = format!("SET {}", buffer.name());
+        self.send_header(&Header::data(Command::SetData, buffer, hostready, data.len()), &format!("{what} header"))?;
+        self.permit(&what)?;
+        self.write_all(data, "payload", &format!("{what} payload"))
+    }
+
+    /// Reads a named buffer of exactly `out.len()` bytes.
+    pub fn get(&mut self, buffer: Buffer, hostready: bool, out: &mut [u8]) -> Result<(), DeviceError> {
+        let what = format!("GET {}", buffer.name());
+        self.send_header(&Header::data(Command::GetData, buffer, hostready, out.len()), &format!("{what} header"))?;
+        self.permit(&what)?;
+        self.read_exact(out, "payload", &format!("{what} payload"), true)
+    }
+
+    fn permit(&mut self, what: &str) -> Result<(), DeviceError> {
+        let mut word = [0u8; 4];
+        self.read_exact(&mut word, "permit", &format!("{what} permit"), false)?;
+        let got = u32::from_le_bytes(word);
+        if got != PERMIT {
+            return Err(DeviceError::Permit { stick: self.stick.clone(), step: format!("{what} permit"), got });
+        }
+        Ok(())
+    }
+
+    fn send_header(&mut self, header: &Header, step: &str) -> Result<(), DeviceError> {
+        let bytes = header.encode();
+        let result = self.transport.write(&bytes, self.timeout);
+        let actual = *result.as_ref().unwrap_or(&0);
+        self.trace("write", ENDPOINT_OUT, "header", HEADER_LEN, actual, result.as_ref().err(), Some(header), None);
+        match result {
+            Ok(HEADER_LEN) => Ok(()),
+            Ok(n) => Err(self.short(step, HEADER_LEN, n)),
+            Err(e) => Err(DeviceError::usb(&self.stick, step, e)),
+        }
+    }
+
+    /// Writes everything, in transfers of at most 10 MiB, continuing after partial progress.
+    fn write_all(&mut self, data: &[u8], kind: &'static str, step: &str) -> Result<(), DeviceError> {
+        let mut done = 0;
+        while done < data.len() {
+            let chunk = &data[done..(done + MAX_TRANSFER).min(data.len())];
+            let result = self.transport.write(chunk, self.timeout);
+            let actual = *result.as_ref().unwrap_or(&0);
+            self.trace(
+                "write",
+                ENDPOINT_OUT,
+                kind,
+                chunk.len(),
+                actual,
+                result.as_ref().err(),
+                None,
+                Some(&chunk[..actual]),
+            );
+            match result {
+                Ok(0) if !chunk.is_empty() => return Err(self.short(step, data.len(), done)),
+                Ok(n) => done += n,
+                Err(e) => return Err(self.partial(step, e, done, data.len())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads exactly `buf.len()` bytes, continuing after partial progress.
+    fn read_exact(&mut self, buf: &mut [u8], kind: &'static str, step: &str, hash: bool) -> Result<(), DeviceError> {
+        let mut done = 0;
+        while done < buf.len() {
+            let end = (done + MAX_TRANSFER).min(buf.len());
+            let result = self.transport.read(&mut buf[done..end], self.timeout);
+            let actual = *result.as_ref().unwrap_or(&0);
+            let payload = hash.then_some(&buf[done..done + actual]);
+            self.trace("read", ENDPOINT_IN, kind, end - done, actual, result.as_ref().err(), None, payload);
+            match result {
+                Ok(0) => return Err(self.short(step, buf.len(), done)),
+                Ok(n) => done += n,
+                Err(e) => return Err(self.partial(step, e, done, buf.len())),
+            }
+        }
+        Ok(())
+    }
+
+    fn short(&self, step: &str, expected: usize, actual: usize) -> DeviceError {
+        DeviceError::usb(&self.stick, step, UsbError::Other(format!("short transfer: {actual} of {expected} bytes")))
+    }
+
+    fn partial(&self, step: &str, e: UsbError, done: usize, total: usize) -> DeviceError {
+        let step = if done > 0 { format!("{step} (after {done} of {total} bytes)") } else { step.to_owned() };
+        DeviceError::usb(&self.stick, step, e)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn trace(
+        &self,
+        op: &'static str,
+        endpoint: u8,
+        kind: &'static str,
+        requested: usize,
+        actual: usize,
+        error: Option<&UsbError>,
+        header: Option<&Header>,
+        payload: Option<&[u8]>,
+    ) {
+        if let Some(t) = &self.tracer {
+            t.transfer(&Transfer {
+                stick: &self.stick,
+                op,
+                endpoint,
+                kind,
+                requested,
+                actual,
+                timeout: self.timeout,
+                result: error.map_or(Ok(()), Err),
+                header,
+                payload,
+            });
+        }
+    }
+}

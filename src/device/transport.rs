@@ -1,0 +1,109 @@
+//! What the driver needs from a USB stack: enumerate sticks, open one, move bulk data with
+//! timeouts. Implemented over libusb ([`super::usb`]) and by the software stick
+//! ([`super::emulator`]); the driver cannot tell them apart.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::wire::{BOOTED_PRODUCT_ID, ROM_PRODUCT_ID, VENDOR_ID};
+
+/// A USB failure, mapped once from the stack's own codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsbError {
+    /// The transfer did not complete within its timeout.
+    Timeout,
+    /// The device is gone (unplugged, or re-enumerating).
+    NoDevice,
+    /// Permission denied (udev rules?).
+    Access,
+    /// Claimed by another process or driver.
+    Busy,
+    /// No such device or endpoint.
+    NotFound,
+    /// The endpoint stalled.
+    Pipe,
+    /// The device sent more than asked for.
+    Overflow,
+    /// The machine has no USB subsystem (no /dev/bus/usb, e.g. a container).
+    NoUsbSubsystem,
+    /// Anything else, with the stack's description.
+    Other(String),
+}
+
+impl fmt::Display for UsbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UsbError::Timeout => f.write_str("timed out"),
+            UsbError::NoDevice => f.write_str("device disconnected"),
+            UsbError::Access => f.write_str("permission denied (install the udev rule, see README)"),
+            UsbError::Busy => f.write_str("device busy (claimed by another process)"),
+            UsbError::NotFound => f.write_str("not found"),
+            UsbError::Pipe => f.write_str("endpoint stalled"),
+            UsbError::Overflow => f.write_str("device sent more data than requested"),
+            UsbError::NoUsbSubsystem => f.write_str("no USB subsystem available"),
+            UsbError::Other(text) => f.write_str(text),
+        }
+    }
+}
+
+impl std::error::Error for UsbError {}
+
+/// Where a stick is and what it currently is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UsbId {
+    /// Bus number.
+    pub bus: u8,
+    /// Port numbers from the root hub.
+    pub ports: Vec<u8>,
+    /// Vendor ID.
+    pub vendor: u16,
+    /// Product ID.
+    pub product: u16,
+}
+
+/// What state a stick is in, judged by its product ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StickState {
+    /// In the boot ROM, waiting for firmware (03e7:2150).
+    Rom,
+    /// Running the v1 firmware (03e7:f63b).
+    Booted,
+}
+
+impl UsbId {
+    /// A unique, stable name: bus and port path, e.g. `"1-2.3"`. (Intel's names omit the bus,
+    /// so equal port paths on two buses clashed.)
+    pub fn name(&self) -> String {
+        let path: Vec<String> = self.ports.iter().map(|p| p.to_string()).collect();
+        format!("{}-{}", self.bus, path.join("."))
+    }
+
+    /// The stick's state, or `None` for a device that is not an NCS1.
+    pub fn state(&self) -> Option<StickState> {
+        match (self.vendor, self.product) {
+            (VENDOR_ID, ROM_PRODUCT_ID) => Some(StickState::Rom),
+            (VENDOR_ID, BOOTED_PRODUCT_ID) => Some(StickState::Booted),
+            _ => None,
+        }
+    }
+}
+
+/// One opened stick: bulk transfers on its OUT and IN endpoints.
+pub trait Transport: Send {
+    /// Writes to the bulk OUT endpoint; returns the bytes accepted.
+    fn write(&mut self, data: &[u8], timeout: Duration) -> Result<usize, UsbError>;
+    /// Reads from the bulk IN endpoint; returns the bytes received.
+    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, UsbError>;
+    /// wMaxPacketSize of the bulk OUT endpoint (the firmware boot chunk size).
+    fn max_packet_size(&self) -> usize;
+}
+
+/// A USB bus with sticks on it.
+pub trait Bus: Send + Sync {
+    /// Every NCS1 on the bus (ROM or booted).
+    fn sticks(&self) -> Result<Vec<UsbId>, UsbError>;
+    /// Opens a stick and claims its interface.
+    fn open(&self, id: &UsbId) -> Result<Box<dyn Transport>, UsbError>;
+    /// Short description for messages ("libusb", "software sticks").
+    fn describe(&self) -> String;
+}
