@@ -3,10 +3,14 @@
 //! or refutes each choice.
 //!
 //! In CI the probes run on the CPU reference and each is checked to be sensitive to its choice
-//! (the alternative would give a different answer). On a real stick:
+//! (the alternative would give a different answer). The stick tests are `#[ignore]`d, so
+//! without hardware they are reported as ignored, never as passed. On a real stick:
 //! `NCS_HIL=1 NCS_FIRMWARE=/path/MvNCAPI.mvcmd cargo test --test hil -- --ignored`.
 
+use half::f16;
 use ncs::blob::Blob;
+use ncs::device::usb::UsbBus;
+use ncs::device::{Bus, Device, Firmware, OpenOptions};
 use ncs::graph::{Activation, GraphBuilder, Padding};
 use ncs::reference::{Executor, Precision};
 
@@ -97,9 +101,60 @@ fn probes_run_on_the_reference_and_discriminate() {
     }
 }
 
+/// The first real stick, booted, or a panic saying what is missing.
+fn real_stick() -> Device {
+    assert_eq!(std::env::var("NCS_HIL").as_deref(), Ok("1"), "set NCS_HIL=1 with a stick attached");
+    let bus = UsbBus::new().expect("a USB subsystem");
+    let first = bus.sticks().expect("enumerate").into_iter().next().expect("an NCS1 stick on the bus");
+    let firmware = Firmware::locate(None).expect("NCS_FIRMWARE pointing at MvNCAPI.mvcmd");
+    Device::open(&bus, &first.name(), &firmware, &OpenOptions::default()).expect("boot the stick")
+}
+
+fn on_stick(device: &mut Device, blob: &Blob, input: &[f32]) -> Vec<f32> {
+    device.allocate_graph(&ncs::blob::write(blob).unwrap()).unwrap();
+    let halves: Vec<f16> = input.iter().map(|&v| f16::from_f32(v)).collect();
+    device.load_tensor(&halves, 0).unwrap();
+    let (out, _) = device.get_result().unwrap();
+    device.deallocate_graph();
+    out.iter().map(|v| v.to_f32()).collect()
+}
+
 #[test]
 #[ignore = "needs a real NCS1 stick: NCS_HIL=1 NCS_FIRMWARE=... cargo test --test hil -- --ignored"]
 fn probes_match_a_real_stick() {
-    assert_eq!(std::env::var("NCS_HIL").as_deref(), Ok("1"), "set NCS_HIL=1 with a stick attached");
-    panic!("this build has no native USB backend yet, so the probes cannot run on a stick");
+    let mut device = real_stick();
+    let mut refuted = Vec::new();
+    for probe in probes() {
+        let stick = on_stick(&mut device, &probe.blob, &probe.input);
+        let reference = reference(&probe);
+        let scale = reference.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        let worst = stick.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        if worst > 0.02 * scale {
+            refuted.push(format!("{}: stick {stick:?} vs reference {reference:?}", probe.name));
+        }
+    }
+    assert!(refuted.is_empty(), "the stick contradicts these choices: {refuted:#?}");
+}
+
+#[test]
+#[ignore = "needs a real NCS1 stick: NCS_HIL=1 NCS_FIRMWARE=... cargo test --test hil -- --ignored"]
+fn full_flow_on_a_real_stick_agrees_with_the_reference() {
+    let mut device = real_stick();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("graphs/tiny_cnn.graph");
+    let blob = Blob::read(&path).unwrap();
+    let input = ncs::npy::read(&path.with_file_name("tiny_cnn.input.npy")).unwrap().values;
+    let want = Executor::new(&blob, Precision::Fp16).unwrap().run(&input).unwrap().output;
+    device.allocate_graph(&ncs::blob::write(&blob).unwrap()).unwrap();
+    let halves: Vec<f16> = input.iter().map(|&v| f16::from_f32(v)).collect();
+    device.load_tensor(&halves, 0).unwrap();
+    for i in 0..100u64 {
+        device.load_tensor(&halves, i + 1).unwrap();
+        let (out, user) = device.get_result().unwrap();
+        assert_eq!(user, i);
+        for (a, b) in out.iter().zip(&want) {
+            assert!((a.to_f32() - b).abs() <= 0.02, "inference {i}: {} vs {b}", a.to_f32());
+        }
+    }
+    device.get_result().unwrap();
+    device.close().unwrap();
 }

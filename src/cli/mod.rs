@@ -2,12 +2,14 @@
 
 mod info;
 mod run;
+mod sticks;
 mod table;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use ncs::device::trace::Tracer;
 
 /// Native toolkit for the Intel Movidius Neural Compute Stick (NCS1) and its graph files.
 #[derive(Debug, Parser)]
@@ -15,6 +17,9 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Record every USB transfer of the driver as JSON lines (real and software sticks).
+    #[arg(long, global = true, env = "NCS_TRACE_USB", value_name = "FILE")]
+    trace_usb: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -29,6 +34,10 @@ enum Command {
     },
     /// One inference: input .npy in, output printed or saved.
     Run(run::RunArgs),
+    /// List sticks (booted or not) with bus and port path.
+    Devices(sticks::DevicesArgs),
+    /// Send firmware to every stick waiting in its boot ROM.
+    Boot(sticks::BootArgs),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -40,9 +49,18 @@ pub enum Outcome {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let tracer = match cli.trace_usb.as_deref().map(Tracer::to_file).transpose() {
+        Ok(tracer) => tracer,
+        Err(e) => {
+            eprintln!("ncs: error: --trace-usb {}: {e}", cli.trace_usb.as_deref().unwrap_or(Path::new("")).display());
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Command::Info { graph, json } => info::run(&graph, json),
-        Command::Run(args) => run::run(&args),
+        Command::Run(args) => run::run(&args, tracer.as_ref()),
+        Command::Devices(args) => sticks::devices(&args),
+        Command::Boot(args) => sticks::boot_all(&args, tracer.as_ref()),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -2,12 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
+use ncs::backend;
 use ncs::blob::Blob;
+use ncs::device::trace::Tracer;
+use ncs::device::OpenOptions;
 use ncs::reference::{Executor, Precision, StageOutput};
 use ncs::{npy, Error, Result};
 use serde_json::json;
 
-use super::{grouped, Outcome};
+use super::{grouped, sticks, Outcome};
 
 /// Options of `ncs run`.
 #[derive(Debug, clap::Args)]
@@ -39,6 +42,9 @@ pub struct RunArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Firmware for --backend usb (else $NCS_FIRMWARE, else NCSDK's install path).
+    #[arg(long)]
+    pub firmware: Option<PathBuf>,
 }
 
 /// Where an inference runs.
@@ -46,6 +52,10 @@ pub struct RunArgs {
 pub enum Backend {
     /// The CPU reference executor.
     Cpu,
+    /// A software stick through the native driver (no hardware needed).
+    Emulator,
+    /// The first real stick on the USB bus through the native driver.
+    Usb,
 }
 
 /// Storage precision.
@@ -66,57 +76,102 @@ impl From<PrecisionArg> for Precision {
     }
 }
 
-pub fn run(args: &RunArgs) -> Result<Outcome> {
-    let blob = Blob::read(&args.graph)?;
-    let mut executor = Executor::new(&blob, args.precision.into()).map_err(|e| with_graph(&args.graph, e))?;
-    drop(blob);
-    let input = load_input(&args.input, executor.input_shape())?;
-    let labels = args.labels.as_deref().map(read_labels).transpose()?;
-    if let Some(dir) = &args.dump_stages {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
+/// Builds the backend a command asks for (CPU, software stick or real stick).
+pub fn open_backend(
+    kind: Backend,
+    graph_path: &Path,
+    precision: PrecisionArg,
+    firmware: Option<&Path>,
+    tracer: Option<&Tracer>,
+) -> Result<Box<dyn backend::Backend>> {
+    let bytes = std::fs::read(graph_path).map_err(|source| Error::Io { path: graph_path.to_owned(), source })?;
+    let blob =
+        ncs::blob::parse_owned(bytes.clone()).map_err(|source| Error::Blob { path: graph_path.to_owned(), source })?;
+    if kind != Backend::Cpu && precision == PrecisionArg::Fp32 {
+        return Err(Error::InvalidInput("sticks compute in fp16; --precision fp32 needs --backend cpu".into()));
     }
-    let mut dump_error = None;
-    let result = executor.run_observed(&input, &mut |stage: StageOutput<'_>| {
-        if let (Some(dir), None) = (&args.dump_stages, &dump_error) {
-            let path = dir.join(format!("{:03}_{}.npy", stage.index, sanitize(stage.name)));
-            dump_error = npy::write_f32(&path, &stage.shape, stage.values).err();
+    let options = OpenOptions { tracer: tracer.cloned(), ..OpenOptions::default() };
+    let emulated = kind == Backend::Emulator;
+    Ok(match kind {
+        Backend::Cpu => Box::new(backend::Cpu::new(&blob, precision.into()).map_err(|e| with_graph(graph_path, e))?),
+        Backend::Emulator | Backend::Usb => {
+            let bus = sticks::open_bus(emulated.then_some(1))?
+                .ok_or_else(|| Error::InvalidInput("no USB subsystem available: --backend usb needs a stick".into()))?;
+            let firmware = sticks::firmware_for(emulated, firmware)?;
+            let name = if emulated { "emulator" } else { "usb" };
+            Box::new(backend::Stick::open(name, bus.as_ref(), &firmware, &bytes, &options)?)
         }
-    })?;
-    if let Some(e) = dump_error {
-        return Err(e);
-    }
-    let shape = executor.output_shape().map(|d| d as usize);
+    })
+}
+
+pub fn run(args: &RunArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
+    let labels = args.labels.as_deref().map(read_labels).transpose()?;
+    let (result, input_shape, shape, backend_name) = if let Some(dir) = &args.dump_stages {
+        if args.backend != Backend::Cpu {
+            return Err(Error::InvalidInput(
+                "--dump-stages needs --backend cpu (a stick returns only the output)".into(),
+            ));
+        }
+        let blob = Blob::read(&args.graph)?;
+        let mut executor = Executor::new(&blob, args.precision.into()).map_err(|e| with_graph(&args.graph, e))?;
+        drop(blob);
+        let input = load_input(&args.input, executor.input_shape())?;
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
+        let mut dump_error = None;
+        let started = std::time::Instant::now();
+        let result = executor.run_observed(&input, &mut |stage: StageOutput<'_>| {
+            if dump_error.is_none() {
+                let path = dir.join(format!("{:03}_{}.npy", stage.index, sanitize(stage.name)));
+                dump_error = npy::write_f32(&path, &stage.shape, stage.values).err();
+            }
+        })?;
+        if let Some(e) = dump_error {
+            return Err(e);
+        }
+        let outcome = backend::Outcome {
+            output: result.output,
+            stage_ms: result.stage_times.iter().map(|d| d.as_secs_f64() * 1e3).collect(),
+            wall: started.elapsed(),
+            telemetry: None,
+        };
+        (outcome, executor.input_shape(), executor.output_shape(), "cpu")
+    } else {
+        let mut backend = open_backend(args.backend, &args.graph, args.precision, args.firmware.as_deref(), tracer)?;
+        let input = load_input(&args.input, backend.input_shape())?;
+        let outcome = backend.infer(&input)?;
+        (outcome, backend.input_shape(), backend.output_shape(), backend.name())
+    };
+    let shape = shape.map(|d| d as usize);
     if let Some(path) = &args.output {
         npy::write_f32(path, &shape, &result.output)?;
     }
     let top = args.top.map(|k| top_k(&result.output, k));
-    let total: f64 = result.stage_times.iter().map(|d| d.as_secs_f64() * 1e3).sum();
+    let total: f64 = result.stage_ms.iter().sum();
     let label = |i: usize| labels.as_ref().and_then(|l| l.get(i)).cloned();
     if args.json {
         let top_json: Vec<_> =
             top.iter().flatten().map(|&(i, v)| json!({ "index": i, "value": v, "label": label(i) })).collect();
-        let stages: Vec<_> = result
-            .stage_times
-            .iter()
-            .enumerate()
-            .map(|(i, d)| json!({ "index": i, "ms": d.as_secs_f64() * 1e3 }))
-            .collect();
+        let stages: Vec<_> =
+            result.stage_ms.iter().enumerate().map(|(i, ms)| json!({ "index": i, "ms": ms })).collect();
         let doc = json!({
             "graph": args.graph.display().to_string(),
-            "backend": "cpu",
+            "backend": backend_name,
             "precision": format!("{:?}", args.precision).to_lowercase(),
-            "input_shape": executor.input_shape(),
+            "input_shape": input_shape,
             "output_shape": shape,
             "output": result.output,
             "top": top_json,
             "stages": stages,
             "total_ms": total,
+            "wall_ms": result.wall.as_secs_f64() * 1e3,
+            "thermal_c": result.telemetry.as_ref().map(|t| t.thermal.clone()),
+            "throttling": result.telemetry.as_ref().map(|t| t.throttling),
         });
         println!("{doc}");
         return Ok(Outcome::Success);
     }
     println!(
-        "{}: output {:?} ({} values) in {:.3} ms on cpu ({:?})",
+        "{}: output {:?} ({} values) in {:.3} ms on {backend_name} ({:?})",
         args.graph.display(),
         shape,
         grouped(result.output.len() as u64),

@@ -380,7 +380,11 @@ fn recover(bus: &dyn Bus, id: &UsbId, options: &OpenOptions) -> Result<(), Devic
     }
     let transport = bus.open(id).map_err(|e| DeviceError::usb(&stick, "open booted stick to reset it", e))?;
     let mut link = Link::new(transport, &stick, options.link_timeout, options.tracer.clone());
-    link.reset()?;
+    if let Err(e) = link.reset() {
+        // The firmware is not listening (e.g. stuck mid-transfer): reset the port instead.
+        log::info!("{e}; resetting the USB port");
+        link.reset_port()?;
+    }
     drop(link);
     boot::wait_for(bus, id, StickState::Rom, RESET_WAIT, options.tracer.as_ref(), options.link_timeout)?;
     Ok(())

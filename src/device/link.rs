@@ -54,6 +54,19 @@ impl Link {
         self.send_header(&Header::bare(Command::Reset), "reset header")
     }
 
+    /// Resets the USB port, for a stick that no longer follows the protocol.
+    pub fn reset_port(&mut self) -> Result<(), DeviceError> {
+        let result = self.transport.reset_port();
+        if let Some(t) = &self.tracer {
+            t.event(
+                &self.stick,
+                "port_reset",
+                serde_json::json!({ "result": result.as_ref().map_or_else(|e| e.to_string(), |()| "ok".into()) }),
+            );
+        }
+        result.map_err(|e| DeviceError::usb(&self.stick, "USB port reset", e))
+    }
+
     /// Sends a named buffer.
     pub fn set(&mut self, buffer: Buffer, hostready: bool, data: &[u8]) -> Result<(), DeviceError> {
         let what = format!("SET {}", buffer.name());

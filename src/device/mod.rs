@@ -13,6 +13,7 @@ pub mod error;
 pub mod link;
 pub mod trace;
 pub mod transport;
+pub mod usb;
 pub mod wire;
 
 pub use boot::Firmware;

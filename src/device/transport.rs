@@ -96,6 +96,9 @@ pub trait Transport: Send {
     fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, UsbError>;
     /// wMaxPacketSize of the bulk OUT endpoint (the firmware boot chunk size).
     fn max_packet_size(&self) -> usize;
+    /// Resets the USB port: the last resort when the stick no longer follows the protocol.
+    /// The stick re-enumerates; the handle is dead afterwards.
+    fn reset_port(&mut self) -> Result<(), UsbError>;
 }
 
 /// A USB bus with sticks on it.

@@ -281,6 +281,14 @@ impl Transport for SoftTransport {
     fn max_packet_size(&self) -> usize {
         PACKET
     }
+
+    /// Modelled as a power cycle: the stick comes back in its ROM. (Whether a port reset
+    /// reboots a real NCS1 is for the hardware-in-the-loop tests to confirm.)
+    fn reset_port(&mut self) -> Result<(), UsbError> {
+        let mut inner = self.live()?;
+        inner.reenumerate(Mode::Rom { received: Vec::new() });
+        Ok(())
+    }
 }
 
 impl Drop for SoftTransport {
