@@ -21,5 +21,6 @@ pub mod error;
 pub mod graph;
 pub mod npy;
 pub mod reference;
+pub mod sdk;
 
 pub use error::{Error, Result};

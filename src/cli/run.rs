@@ -45,6 +45,9 @@ pub struct RunArgs {
     /// Firmware for --backend usb (else $NCS_FIRMWARE, else NCSDK's install path).
     #[arg(long)]
     pub firmware: Option<PathBuf>,
+    /// libmvnc for --backend sdk (else $NCS_MVNC_LIB, else the usual NCSDK locations).
+    #[arg(long)]
+    pub mvnc_lib: Option<PathBuf>,
 }
 
 /// Where an inference runs.
@@ -56,6 +59,8 @@ pub enum Backend {
     Emulator,
     /// The first real stick on the USB bus through the native driver.
     Usb,
+    /// The first device of an NCSDK v1 libmvnc (Intel's, or ncs's drop-in) through bindgen bindings.
+    Sdk,
 }
 
 /// Storage precision.
@@ -81,7 +86,7 @@ pub fn open_backend(
     kind: Backend,
     graph_path: &Path,
     precision: PrecisionArg,
-    firmware: Option<&Path>,
+    paths: &BackendPaths<'_>,
     tracer: Option<&Tracer>,
 ) -> Result<Box<dyn backend::Backend>> {
     let bytes = std::fs::read(graph_path).map_err(|source| Error::Io { path: graph_path.to_owned(), source })?;
@@ -97,11 +102,21 @@ pub fn open_backend(
         Backend::Emulator | Backend::Usb => {
             let bus = sticks::open_bus(emulated.then_some(1))?
                 .ok_or_else(|| Error::InvalidInput("no USB subsystem available: --backend usb needs a stick".into()))?;
-            let firmware = sticks::firmware_for(emulated, firmware)?;
+            let firmware = sticks::firmware_for(emulated, paths.firmware)?;
             let name = if emulated { "emulator" } else { "usb" };
             Box::new(backend::Stick::open(name, bus.as_ref(), &firmware, &bytes, &options)?)
         }
+        Backend::Sdk => Box::new(ncs::sdk::SdkStick::open(ncs::sdk::Mvnc::load(paths.mvnc_lib)?, &bytes)?),
     })
+}
+
+/// Files some backends need.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BackendPaths<'a> {
+    /// Firmware for `usb`.
+    pub firmware: Option<&'a Path>,
+    /// libmvnc for `sdk`.
+    pub mvnc_lib: Option<&'a Path>,
 }
 
 pub fn run(args: &RunArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
@@ -136,7 +151,8 @@ pub fn run(args: &RunArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
         };
         (outcome, executor.input_shape(), executor.output_shape(), "cpu")
     } else {
-        let mut backend = open_backend(args.backend, &args.graph, args.precision, args.firmware.as_deref(), tracer)?;
+        let paths = BackendPaths { firmware: args.firmware.as_deref(), mvnc_lib: args.mvnc_lib.as_deref() };
+        let mut backend = open_backend(args.backend, &args.graph, args.precision, &paths, tracer)?;
         let input = load_input(&args.input, backend.input_shape())?;
         let outcome = backend.infer(&input)?;
         (outcome, backend.input_shape(), backend.output_shape(), backend.name())

@@ -1,0 +1,49 @@
+//! Generates Rust bindings for the NCSDK v1 API declared in `vendor/mvnc.h`, as a dynamically
+//! loaded library (bindgen's `dynamic_library_name` + libloading), so `ncs` starts and works
+//! where no libmvnc is installed.
+//!
+//! bindgen needs libclang at build time. Where it is missing, the build uses the committed
+//! copy `vendor/mvnc_bindings.rs` of the same output and says so in a cargo warning;
+//! `src/sdk/bindings.rs` has a test that the two agree wherever both exist.
+
+use std::path::PathBuf;
+
+fn main() {
+    println!("cargo:rerun-if-changed=vendor/mvnc.h");
+    println!("cargo:rerun-if-changed=vendor/mvnc_bindings.rs");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("mvnc_bindings.rs");
+    match generate() {
+        Some(text) => {
+            std::fs::write(&out, text).expect("write bindings");
+            println!("cargo:rustc-env=NCS_BINDINGS_SOURCE=bindgen");
+        }
+        None => {
+            std::fs::copy("vendor/mvnc_bindings.rs", &out).expect("copy the committed bindings");
+            println!("cargo:rustc-env=NCS_BINDINGS_SOURCE=committed");
+            println!(
+                "cargo:warning=libclang not found: using the committed bindings vendor/mvnc_bindings.rs \
+                 (install libclang-dev to generate them from vendor/mvnc.h)"
+            );
+        }
+    }
+}
+
+/// bindgen's output, or `None` when libclang cannot be loaded. (bindgen panics rather than
+/// returning an error in that case, so the attempt runs under `catch_unwind` with the panic
+/// message silenced.)
+fn generate() -> Option<String> {
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(|| {
+        bindgen::Builder::default()
+            .header("vendor/mvnc.h")
+            .dynamic_library_name("Mvnc")
+            .dynamic_link_require_all(true)
+            .formatter(bindgen::Formatter::Prettyplease)
+            .generate()
+            .ok()
+            .map(|b| b.to_string())
+    });
+    std::panic::set_hook(quiet);
+    result.ok().flatten()
+}

@@ -1,0 +1,122 @@
+//! The library's state: the bus, open devices and allocated graphs, addressed by opaque handles.
+//!
+//! Handles are small integers dressed as pointers; they are only ever looked up, never
+//! dereferenced, so a stale or made-up handle is `MVNC_INVALID_PARAMETERS`, not a crash.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+
+use ncs::device::emulator::{SoftBus, SOFT_FIRMWARE};
+use ncs::device::usb::UsbBus;
+use ncs::device::{Bus, Device, Firmware, UsbError};
+
+/// Bytes of the debug string buffer.
+pub const DEBUG_LEN: usize = 120;
+/// Temperatures reported.
+pub const THERMAL_COUNT: usize = 25;
+/// Bytes of the optimisation list.
+pub const OPTIMISATION_LEN: usize = 2000;
+
+/// Buffers whose addresses the library hands out; allocated once, overwritten in place, so
+/// returned pointers stay valid for as long as NCSDK documents.
+pub struct GraphBuffers {
+    pub handle: usize,
+    pub output: Box<[u8]>,
+    pub times: Box<[f32]>,
+    pub debug: Box<[u8; DEBUG_LEN]>,
+}
+
+/// One open device.
+pub struct Entry {
+    pub device: Device,
+    pub graph: Option<GraphBuffers>,
+    pub thermal: Box<[f32; THERMAL_COUNT]>,
+    pub optimisation: Box<[u8; OPTIMISATION_LEN]>,
+}
+
+/// A device and the condition blocked callers wait on.
+pub struct Slot {
+    pub entry: Mutex<Option<Entry>>,
+    pub changed: Condvar,
+}
+
+impl Slot {
+    pub fn lock(&self) -> MutexGuard<'_, Option<Entry>> {
+        self.entry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[derive(Default)]
+pub struct Handles {
+    next: usize,
+    pub devices: HashMap<usize, (String, Arc<Slot>)>,
+    pub graphs: HashMap<usize, usize>,
+    pub names: Vec<String>,
+}
+
+impl Handles {
+    pub fn new_handle(&mut self) -> usize {
+        self.next += 1;
+        0x1000 + 16 * self.next
+    }
+}
+
+/// Process-wide state.
+pub struct Library {
+    pub bus: Option<Box<dyn Bus>>,
+    pub emulated: bool,
+    pub log_level: AtomicI32,
+    pub handles: Mutex<Handles>,
+}
+
+impl Library {
+    pub fn get() -> &'static Library {
+        static LIBRARY: OnceLock<Library> = OnceLock::new();
+        LIBRARY.get_or_init(|| {
+            let emulate = std::env::var("NCS_EMULATE").ok().and_then(|v| v.parse::<usize>().ok());
+            let bus: Option<Box<dyn Bus>> = match emulate {
+                Some(n) => Some(Box::new(SoftBus::new(n.min(64)))),
+                None => match UsbBus::new() {
+                    Ok(bus) => Some(Box::new(bus)),
+                    Err(UsbError::NoUsbSubsystem) | Err(_) => None,
+                },
+            };
+            Library {
+                bus,
+                emulated: emulate.is_some(),
+                log_level: AtomicI32::new(0),
+                handles: Mutex::new(Handles::default()),
+            }
+        })
+    }
+
+    pub fn handles(&self) -> MutexGuard<'_, Handles> {
+        self.handles.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn firmware(&self) -> Option<Firmware> {
+        if self.emulated {
+            return Firmware::from_bytes(SOFT_FIRMWARE.to_vec(), "software stick firmware").ok();
+        }
+        Firmware::locate(None).ok()
+    }
+
+    pub fn log(&self, message: &str) {
+        if self.log_level.load(Ordering::Relaxed) > 0 {
+            eprintln!("libmvnc (ncs): {message}");
+        }
+    }
+
+    /// The slot of a device handle.
+    pub fn device(&self, handle: usize) -> Option<Arc<Slot>> {
+        self.handles().devices.get(&handle).map(|(_, slot)| Arc::clone(slot))
+    }
+
+    /// The slot of a graph handle's device.
+    pub fn graph(&self, handle: usize) -> Option<Arc<Slot>> {
+        let handles = self.handles();
+        let device = handles.graphs.get(&handle)?;
+        handles.devices.get(device).map(|(_, slot)| Arc::clone(slot))
+    }
+}

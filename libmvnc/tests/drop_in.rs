@@ -1,0 +1,101 @@
+//! The drop-in libmvnc against unchanged-style NCSDK v1 clients, on software sticks:
+//! ncs's own bindgen bindings (the `sdk` backend), a C program built with the system `cc`,
+//! and a Python ctypes script. Outputs must equal the CPU reference's, byte for byte.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use half::f16;
+use ncs::backend::Backend;
+use ncs::reference::{Executor, Precision};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// The cdylib cargo built for this test run (target/<profile>/libmvnc.so).
+fn library() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let lib = dir.join("libmvnc.so");
+    assert!(lib.exists(), "{} was not built (run `cargo test --workspace`)", lib.display());
+    lib
+}
+
+/// Graph path, fp16 input bytes and the CPU reference's fp16 output bytes, as files.
+fn fixture(name: &str) -> (PathBuf, PathBuf, PathBuf, Vec<f32>) {
+    let graph = root().join("graphs/tiny_cnn.graph");
+    let input = ncs::npy::read(&root().join("graphs/tiny_cnn.input.npy")).unwrap().values;
+    let halves: Vec<f16> = input.iter().map(|&v| f16::from_f32(v)).collect();
+    let as_f32: Vec<f32> = halves.iter().map(|v| v.to_f32()).collect();
+    let blob = ncs::blob::Blob::read(&graph).unwrap();
+    let want = Executor::new(&blob, Precision::Fp16).unwrap().run(&as_f32).unwrap().output;
+    let dir = std::env::temp_dir().join(format!("ncs-dropin-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input_path = dir.join("input.f16");
+    let expected_path = dir.join("expected.f16");
+    std::fs::write(&input_path, halves.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+    std::fs::write(&expected_path, want.iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect::<Vec<u8>>())
+        .unwrap();
+    (graph, input_path, expected_path, want)
+}
+
+#[test]
+fn the_sdk_backend_drives_the_drop_in_library() {
+    let (graph, _, _, want) = fixture("sdk");
+    // The library reads NCS_EMULATE once, at first use; this is the only in-process user.
+    std::env::set_var("NCS_EMULATE", "1");
+    let lib = ncs::sdk::Mvnc::load(Some(&library())).unwrap();
+    assert_eq!(lib.device_names().unwrap(), ["1-1"]);
+    let mut stick = ncs::sdk::SdkStick::open(lib, &std::fs::read(&graph).unwrap()).unwrap();
+    let input = ncs::npy::read(&root().join("graphs/tiny_cnn.input.npy")).unwrap().values;
+    for _ in 0..10 {
+        let out = stick.infer(&input).unwrap();
+        assert_eq!(out.output, want);
+        assert_eq!(out.stage_ms.len(), 6);
+        assert_eq!(out.telemetry.unwrap().thermal.len(), 25);
+    }
+}
+
+#[test]
+fn a_c_program_runs_unchanged_on_two_software_sticks() {
+    let (graph, input, expected, _) = fixture("c");
+    let exe = std::env::temp_dir().join(format!("ncs-multistick-{}", std::process::id()));
+    let lib = library();
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let build = Command::new(&cc)
+        .args(["-std=c99", "-Wall", "-Werror", "-o"])
+        .arg(&exe)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/multistick.c"))
+        .arg("-I")
+        .arg(root().join("vendor"))
+        .arg("-L")
+        .arg(lib.parent().unwrap())
+        .arg("-lmvnc")
+        .output()
+        .unwrap_or_else(|e| panic!("{cc}: {e} (a C compiler is required)"));
+    assert!(build.status.success(), "cc failed: {}", String::from_utf8_lossy(&build.stderr));
+    let run = Command::new(&exe)
+        .args([&graph, &input, &expected])
+        .arg("25")
+        .env("LD_LIBRARY_PATH", lib.parent().unwrap())
+        .env("NCS_EMULATE", "2")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success() && stdout.ends_with("PASS\n"), "{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+}
+
+#[test]
+fn a_python_ctypes_client_runs_unchanged() {
+    let (graph, input, expected, _) = fixture("py");
+    let run = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/ncsdk_ctypes.py"))
+        .arg(library())
+        .args([&graph, &input, &expected])
+        .env("NCS_EMULATE", "1")
+        .output()
+        .expect("python3 is required");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success() && stdout.ends_with("PASS\n"), "{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+}

@@ -1,0 +1,244 @@
+//! Intel's NCSDK v1 C library (`libmvnc.so`) — or ncs's own drop-in — driven through bindgen's
+//! bindings, loaded at run time. Status codes are mapped once ([`check`]); pointers the library
+//! returns (TIME_TAKEN, THERMAL_STATS) are copied out before the next call can move them.
+
+#![allow(unsafe_code)]
+// bindgen keeps the C names of the status and option constants.
+#![allow(non_upper_case_globals)]
+
+mod bindings;
+
+use std::ffi::{c_void, CStr, CString};
+use std::os::raw::{c_char, c_uint};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use half::f16;
+
+use crate::backend::{Backend, Outcome};
+use crate::blob;
+use crate::device::Telemetry;
+use crate::error::{Error, Result};
+
+use bindings::*;
+
+/// Where NCSDK 1.x installs its library.
+const SEARCH: [&str; 4] = ["libmvnc.so", "libmvnc.so.0", "/usr/local/lib/libmvnc.so", "/usr/local/lib/libmvnc.so.0"];
+
+/// A loaded mvnc library.
+pub struct Mvnc {
+    api: bindings::Mvnc,
+    /// Where it was loaded from.
+    pub path: String,
+}
+
+impl std::fmt::Debug for Mvnc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mvnc").field("path", &self.path).finish()
+    }
+}
+
+/// Maps an `mvncStatus` to a result, naming the call.
+pub fn check(call: &str, status: mvncStatus) -> Result<()> {
+    let name = match status {
+        mvncStatus_MVNC_OK => return Ok(()),
+        mvncStatus_MVNC_BUSY => "MVNC_BUSY",
+        mvncStatus_MVNC_ERROR => "MVNC_ERROR (USB or link failure)",
+        mvncStatus_MVNC_OUT_OF_MEMORY => "MVNC_OUT_OF_MEMORY",
+        mvncStatus_MVNC_DEVICE_NOT_FOUND => "MVNC_DEVICE_NOT_FOUND",
+        mvncStatus_MVNC_INVALID_PARAMETERS => "MVNC_INVALID_PARAMETERS",
+        mvncStatus_MVNC_TIMEOUT => "MVNC_TIMEOUT",
+        mvncStatus_MVNC_MVCMD_NOT_FOUND => "MVNC_MVCMD_NOT_FOUND (firmware file missing)",
+        mvncStatus_MVNC_NO_DATA => "MVNC_NO_DATA",
+        mvncStatus_MVNC_GONE => "MVNC_GONE",
+        mvncStatus_MVNC_UNSUPPORTED_GRAPH_FILE => "MVNC_UNSUPPORTED_GRAPH_FILE",
+        mvncStatus_MVNC_MYRIAD_ERROR => "MVNC_MYRIAD_ERROR (the device reported an error)",
+        _ => "an unknown status",
+    };
+    Err(Error::InvalidInput(format!("{call} returned {name} ({status})")))
+}
+
+impl Mvnc {
+    /// Loads `explicit`, else `$NCS_MVNC_LIB`, else the usual NCSDK locations.
+    pub fn load(explicit: Option<&Path>) -> Result<Arc<Mvnc>> {
+        let candidates: Vec<PathBuf> =
+            match explicit.map(Path::to_path_buf).or_else(|| std::env::var_os("NCS_MVNC_LIB").map(PathBuf::from)) {
+                Some(path) => vec![path],
+                None => SEARCH.iter().map(PathBuf::from).collect(),
+            };
+        let mut reasons = Vec::new();
+        for path in &candidates {
+            // SAFETY: loading a library runs its initialisers; the user chose this library as
+            // an implementation of the mvnc API, whose initialisers are benign.
+            match unsafe { bindings::Mvnc::new(path) } {
+                Ok(api) => return Ok(Arc::new(Mvnc { api, path: path.display().to_string() })),
+                Err(e) => reasons.push(format!("{}: {e}", path.display())),
+            }
+        }
+        Err(Error::InvalidInput(format!(
+            "no usable libmvnc ({}); pass --mvnc-lib PATH or set NCS_MVNC_LIB",
+            reasons.join("; ")
+        )))
+    }
+
+    /// Device names, in the library's order.
+    pub fn device_names(&self) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        for index in 0..64 {
+            let mut buf = [0 as c_char; MVNC_MAX_NAME_SIZE as usize];
+            // SAFETY: `buf` is valid for MVNC_MAX_NAME_SIZE bytes, the size passed.
+            let status = unsafe { (self.api.mvncGetDeviceName)(index, buf.as_mut_ptr(), buf.len() as c_uint) };
+            if status == mvncStatus_MVNC_DEVICE_NOT_FOUND {
+                break;
+            }
+            check("mvncGetDeviceName", status)?;
+            // SAFETY: on success the library wrote a NUL-terminated name into `buf`.
+            names.push(unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned());
+        }
+        Ok(names)
+    }
+}
+
+/// An open device with one graph allocated, through the mvnc API.
+#[derive(Debug)]
+pub struct SdkStick {
+    lib: Arc<Mvnc>,
+    device: *mut c_void,
+    graph: *mut c_void,
+    stages: usize,
+    input_shape: [u32; 3],
+    output_shape: [u32; 3],
+}
+
+// SAFETY: the mvnc API is documented thread-safe; the handles are only used through `&mut self`.
+unsafe impl Send for SdkStick {}
+
+impl SdkStick {
+    /// Opens the first device the library lists and allocates `graph`.
+    pub fn open(lib: Arc<Mvnc>, graph: &[u8]) -> Result<Self> {
+        let parsed = blob::parse(graph).map_err(Error::Build)?;
+        let name = lib
+            .device_names()?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::InvalidInput(format!("{}: no devices", lib.path)))?;
+        let cname = CString::new(name).map_err(|_| Error::InvalidInput("device name contains NUL".into()))?;
+        let mut device = std::ptr::null_mut();
+        // SAFETY: `cname` is NUL-terminated; `device` is a valid out-pointer.
+        check("mvncOpenDevice", unsafe { (lib.api.mvncOpenDevice)(cname.as_ptr(), &mut device) })?;
+        let mut handle = std::ptr::null_mut();
+        let len = c_uint::try_from(graph.len()).map_err(|_| Error::InvalidInput("graph larger than 4 GiB".into()))?;
+        // SAFETY: `device` came from mvncOpenDevice; `graph` is valid for `len` bytes.
+        let status = unsafe { (lib.api.mvncAllocateGraph)(device, &mut handle, graph.as_ptr().cast(), len) };
+        if let Err(e) = check("mvncAllocateGraph", status) {
+            // SAFETY: `device` is open and not used again.
+            unsafe { (lib.api.mvncCloseDevice)(device) };
+            return Err(e);
+        }
+        Ok(SdkStick {
+            lib,
+            device,
+            graph: handle,
+            stages: parsed.stages.len(),
+            input_shape: parsed.input_shape(),
+            output_shape: parsed.output_shape(),
+        })
+    }
+
+    /// Per-stage times of the last inference (MVNC_TIME_TAKEN), copied out.
+    fn time_taken(&self) -> Result<Vec<f32>> {
+        let mut ptr: *const f32 = std::ptr::null();
+        let mut len: c_uint = std::mem::size_of::<*const f32>() as c_uint;
+        // SAFETY: TIME_TAKEN writes one pointer into `ptr` and the byte count into `len`.
+        let status = unsafe {
+            (self.lib.api.mvncGetGraphOption)(
+                self.graph,
+                mvncGraphOptions_MVNC_TIME_TAKEN as i32,
+                (&mut ptr as *mut *const f32).cast(),
+                &mut len,
+            )
+        };
+        check("mvncGetGraphOption(TIME_TAKEN)", status)?;
+        let count = (len as usize / 4).min(self.stages);
+        if ptr.is_null() {
+            return Ok(Vec::new());
+        }
+        // SAFETY: the library guarantees `len` bytes of floats at `ptr` until the next call.
+        Ok(unsafe { std::slice::from_raw_parts(ptr, count) }.to_vec())
+    }
+
+    /// The 25 temperatures (MVNC_THERMAL_STATS), copied out.
+    fn thermal(&self) -> Result<Vec<f32>> {
+        let mut ptr: *const f32 = std::ptr::null();
+        let mut len: c_uint = std::mem::size_of::<*const f32>() as c_uint;
+        // SAFETY: THERMAL_STATS writes one pointer into `ptr` and the byte count into `len`.
+        let status = unsafe {
+            (self.lib.api.mvncGetDeviceOption)(
+                self.device,
+                mvncDeviceOptions_MVNC_THERMAL_STATS as i32,
+                (&mut ptr as *mut *const f32).cast(),
+                &mut len,
+            )
+        };
+        check("mvncGetDeviceOption(THERMAL_STATS)", status)?;
+        if ptr.is_null() {
+            return Ok(Vec::new());
+        }
+        // SAFETY: the library guarantees `len` (100) bytes of floats at `ptr`.
+        Ok(unsafe { std::slice::from_raw_parts(ptr, (len as usize / 4).min(25)) }.to_vec())
+    }
+}
+
+impl Backend for SdkStick {
+    fn name(&self) -> &'static str {
+        "sdk"
+    }
+
+    fn input_shape(&self) -> [u32; 3] {
+        self.input_shape
+    }
+
+    fn output_shape(&self) -> [u32; 3] {
+        self.output_shape
+    }
+
+    fn infer(&mut self, input: &[f32]) -> Result<Outcome> {
+        let started = Instant::now();
+        let bytes: Vec<u8> = input.iter().flat_map(|&v| f16::from_f32(v).to_le_bytes()).collect();
+        let len = c_uint::try_from(bytes.len()).map_err(|_| Error::InvalidInput("input larger than 4 GiB".into()))?;
+        // SAFETY: `bytes` is valid for `len` bytes; the user parameter is an opaque value.
+        check("mvncLoadTensor", unsafe {
+            (self.lib.api.mvncLoadTensor)(self.graph, bytes.as_ptr().cast(), len, std::ptr::null_mut())
+        })?;
+        let (mut out, mut out_len, mut user) = (std::ptr::null_mut(), 0 as c_uint, std::ptr::null_mut());
+        // SAFETY: all three are valid out-pointers.
+        check("mvncGetResult", unsafe { (self.lib.api.mvncGetResult)(self.graph, &mut out, &mut out_len, &mut user) })?;
+        if out.is_null() {
+            return Err(Error::InvalidInput("mvncGetResult returned no output".into()));
+        }
+        // SAFETY: the library owns `out_len` bytes of fp16 at `out` until the next GetResult;
+        // they are copied out at once.
+        let raw = unsafe { std::slice::from_raw_parts(out.cast::<u8>(), out_len as usize) };
+        let output = raw.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect();
+        let stage_ms = self.time_taken()?;
+        let telemetry =
+            Telemetry { stage_ms: stage_ms.clone(), thermal: self.thermal()?, throttling: 0, debug: String::new() };
+        Ok(Outcome {
+            output,
+            stage_ms: stage_ms.iter().map(|&v| f64::from(v)).collect(),
+            wall: started.elapsed(),
+            telemetry: Some(telemetry),
+        })
+    }
+}
+
+impl Drop for SdkStick {
+    fn drop(&mut self) {
+        // SAFETY: both handles came from the library and are released exactly once.
+        unsafe {
+            (self.lib.api.mvncDeallocateGraph)(self.graph);
+            (self.lib.api.mvncCloseDevice)(self.device);
+        }
+    }
+}
