@@ -20,6 +20,7 @@ pub mod device;
 pub mod error;
 pub mod graph;
 pub mod npy;
+pub mod preprocess;
 pub mod reference;
 pub mod sdk;
 

@@ -1,6 +1,7 @@
 //! Command-line front end. Exit codes: 0 success, 1 a check failed, 2 bad input or usage.
 
 mod info;
+mod preprocess;
 mod run;
 mod sticks;
 mod table;
@@ -34,6 +35,8 @@ enum Command {
     },
     /// One inference: input .npy in, output printed or saved.
     Run(run::RunArgs),
+    /// Preprocess an image into a network input tensor (.npy).
+    Preprocess(preprocess::PreprocessArgs),
     /// List sticks (booted or not) with bus and port path.
     Devices(sticks::DevicesArgs),
     /// Send firmware to every stick waiting in its boot ROM.
@@ -59,6 +62,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Info { graph, json } => info::run(&graph, json),
         Command::Run(args) => run::run(&args, tracer.as_ref()),
+        Command::Preprocess(args) => preprocess::run(&args),
         Command::Devices(args) => sticks::devices(&args),
         Command::Boot(args) => sticks::boot_all(&args, tracer.as_ref()),
     };

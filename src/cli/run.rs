@@ -10,6 +10,7 @@ use ncs::reference::{Executor, Precision, StageOutput};
 use ncs::{npy, Error, Result};
 use serde_json::json;
 
+use super::preprocess::{self, SchemeArg};
 use super::{grouped, sticks, Outcome};
 
 /// Options of `ncs run`.
@@ -18,9 +19,18 @@ pub struct RunArgs {
     /// The graph file.
     pub graph: PathBuf,
     /// Network input: a .npy of float32, float16 or uint8, shaped [H,W,C], [1,H,W,C] or flat,
-    /// in the stick's memory order.
+    /// in the stick's memory order; or an image file, preprocessed with --preprocess.
     #[arg(long)]
     pub input: PathBuf,
+    /// How to turn an image input into a tensor.
+    #[arg(long, value_enum, value_name = "SCHEME", default_value_t = SchemeArg::SlimEval)]
+    pub preprocess: SchemeArg,
+    /// Side length for an image input (default: the network's input).
+    #[arg(long)]
+    pub size: Option<usize>,
+    /// Seed for --preprocess slim-train.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Where to run it.
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     pub backend: Backend,
@@ -130,7 +140,7 @@ pub fn run(args: &RunArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
         let blob = Blob::read(&args.graph)?;
         let mut executor = Executor::new(&blob, args.precision.into()).map_err(|e| with_graph(&args.graph, e))?;
         drop(blob);
-        let input = load_input(&args.input, executor.input_shape())?;
+        let input = load_input(args, executor.input_shape())?;
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
         let mut dump_error = None;
         let started = std::time::Instant::now();
@@ -153,7 +163,7 @@ pub fn run(args: &RunArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
     } else {
         let paths = BackendPaths { firmware: args.firmware.as_deref(), mvnc_lib: args.mvnc_lib.as_deref() };
         let mut backend = open_backend(args.backend, &args.graph, args.precision, &paths, tracer)?;
-        let input = load_input(&args.input, backend.input_shape())?;
+        let input = load_input(args, backend.input_shape())?;
         let outcome = backend.infer(&input)?;
         (outcome, backend.input_shape(), backend.output_shape(), backend.name())
     };
@@ -210,15 +220,25 @@ pub fn run(args: &RunArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Reads a network input .npy, accepting [H,W,C], [1,H,W,C] or flat of exactly the input size.
-fn load_input(path: &Path, expected: [u32; 3]) -> Result<Vec<f32>> {
+/// The network input: an image (preprocessed) or a .npy tensor.
+fn load_input(args: &RunArgs, expected: [u32; 3]) -> Result<Vec<f32>> {
+    let path = &args.input;
     let is_npy = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"));
     if !is_npy {
-        return Err(Error::InvalidInput(format!(
-            "{}: only .npy inputs are read so far (image preprocessing is not in this build)",
-            path.display()
-        )));
+        let size = args.size.unwrap_or(expected[0] as usize);
+        if expected != [size as u32, size as u32, 3] {
+            return Err(Error::InvalidInput(format!(
+                "{}: an image preprocesses to [{size}, {size}, 3], but the network input is {expected:?}",
+                path.display()
+            )));
+        }
+        return preprocess::load(path, size, args.preprocess.scheme(args.seed, false));
     }
+    read_npy_input(path, expected)
+}
+
+/// Reads a network input .npy, accepting [H,W,C], [1,H,W,C] or flat of exactly the input size.
+fn read_npy_input(path: &Path, expected: [u32; 3]) -> Result<Vec<f32>> {
     let array = npy::read(path)?;
     let want: Vec<usize> = expected.iter().map(|&d| d as usize).collect();
     let count: usize = want.iter().product();
