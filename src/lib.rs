@@ -23,5 +23,6 @@ pub mod npy;
 pub mod preprocess;
 pub mod reference;
 pub mod sdk;
+pub mod verify;
 
 pub use error::{Error, Result};

@@ -5,6 +5,7 @@ mod preprocess;
 mod run;
 mod sticks;
 mod table;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,6 +36,8 @@ enum Command {
     },
     /// One inference: input .npy in, output printed or saved.
     Run(run::RunArgs),
+    /// Compare a backend with the CPU reference (mvNCCheck's metrics); exit 1 on failure.
+    Verify(verify::VerifyArgs),
     /// Preprocess an image into a network input tensor (.npy).
     Preprocess(preprocess::PreprocessArgs),
     /// List sticks (booted or not) with bus and port path.
@@ -47,6 +50,8 @@ enum Command {
 pub enum Outcome {
     /// Exit 0.
     Success,
+    /// Exit 1: a check ran and failed.
+    CheckFailed,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -63,11 +68,13 @@ pub fn main() -> ExitCode {
         Command::Info { graph, json } => info::run(&graph, json),
         Command::Run(args) => run::run(&args, tracer.as_ref()),
         Command::Preprocess(args) => preprocess::run(&args),
+        Command::Verify(args) => verify::run(&args, tracer.as_ref()),
         Command::Devices(args) => sticks::devices(&args),
         Command::Boot(args) => sticks::boot_all(&args, tracer.as_ref()),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::CheckFailed) => ExitCode::from(1),
         Err(err) => {
             eprintln!("ncs: error: {err}");
             ExitCode::from(2)

@@ -100,23 +100,34 @@ pub fn open_backend(
     tracer: Option<&Tracer>,
 ) -> Result<Box<dyn backend::Backend>> {
     let bytes = std::fs::read(graph_path).map_err(|source| Error::Io { path: graph_path.to_owned(), source })?;
-    let blob =
-        ncs::blob::parse_owned(bytes.clone()).map_err(|source| Error::Blob { path: graph_path.to_owned(), source })?;
+    ncs::blob::parse(&bytes).map_err(|source| Error::Blob { path: graph_path.to_owned(), source })?;
+    open_backend_bytes(kind, &bytes, precision, paths, tracer).map_err(|e| with_graph(graph_path, e))
+}
+
+/// Builds a backend for graph bytes (a validated file, or a generated prefix graph).
+pub fn open_backend_bytes(
+    kind: Backend,
+    bytes: &[u8],
+    precision: PrecisionArg,
+    paths: &BackendPaths<'_>,
+    tracer: Option<&Tracer>,
+) -> Result<Box<dyn backend::Backend>> {
+    let blob = ncs::blob::parse(bytes)?;
     if kind != Backend::Cpu && precision == PrecisionArg::Fp32 {
         return Err(Error::InvalidInput("sticks compute in fp16; --precision fp32 needs --backend cpu".into()));
     }
     let options = OpenOptions { tracer: tracer.cloned(), ..OpenOptions::default() };
     let emulated = kind == Backend::Emulator;
     Ok(match kind {
-        Backend::Cpu => Box::new(backend::Cpu::new(&blob, precision.into()).map_err(|e| with_graph(graph_path, e))?),
+        Backend::Cpu => Box::new(backend::Cpu::new(&blob, precision.into())?),
         Backend::Emulator | Backend::Usb => {
             let bus = sticks::open_bus(emulated.then_some(1))?
                 .ok_or_else(|| Error::InvalidInput("no USB subsystem available: --backend usb needs a stick".into()))?;
             let firmware = sticks::firmware_for(emulated, paths.firmware)?;
             let name = if emulated { "emulator" } else { "usb" };
-            Box::new(backend::Stick::open(name, bus.as_ref(), &firmware, &bytes, &options)?)
+            Box::new(backend::Stick::open(name, bus.as_ref(), &firmware, bytes, &options)?)
         }
-        Backend::Sdk => Box::new(ncs::sdk::SdkStick::open(ncs::sdk::Mvnc::load(paths.mvnc_lib)?, &bytes)?),
+        Backend::Sdk => Box::new(ncs::sdk::SdkStick::open(ncs::sdk::Mvnc::load(paths.mvnc_lib)?, bytes)?),
     })
 }
 
@@ -140,7 +151,7 @@ pub fn run(args: &RunArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
         let blob = Blob::read(&args.graph)?;
         let mut executor = Executor::new(&blob, args.precision.into()).map_err(|e| with_graph(&args.graph, e))?;
         drop(blob);
-        let input = load_input(args, executor.input_shape())?;
+        let input = load_input(&args.input_args(), executor.input_shape())?;
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
         let mut dump_error = None;
         let started = std::time::Instant::now();
@@ -163,7 +174,7 @@ pub fn run(args: &RunArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
     } else {
         let paths = BackendPaths { firmware: args.firmware.as_deref(), mvnc_lib: args.mvnc_lib.as_deref() };
         let mut backend = open_backend(args.backend, &args.graph, args.precision, &paths, tracer)?;
-        let input = load_input(args, backend.input_shape())?;
+        let input = load_input(&args.input_args(), backend.input_shape())?;
         let outcome = backend.infer(&input)?;
         (outcome, backend.input_shape(), backend.output_shape(), backend.name())
     };
@@ -220,9 +231,28 @@ pub fn run(args: &RunArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// Where a command's network input comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct InputArgs<'a> {
+    /// .npy tensor or image file.
+    pub input: &'a Path,
+    /// Scheme for images.
+    pub preprocess: SchemeArg,
+    /// Side length for images.
+    pub size: Option<usize>,
+    /// Seed for slim-train.
+    pub seed: u64,
+}
+
+impl RunArgs {
+    fn input_args(&self) -> InputArgs<'_> {
+        InputArgs { input: &self.input, preprocess: self.preprocess, size: self.size, seed: self.seed }
+    }
+}
+
 /// The network input: an image (preprocessed) or a .npy tensor.
-fn load_input(args: &RunArgs, expected: [u32; 3]) -> Result<Vec<f32>> {
-    let path = &args.input;
+pub fn load_input(args: &InputArgs<'_>, expected: [u32; 3]) -> Result<Vec<f32>> {
+    let path = args.input;
     let is_npy = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"));
     if !is_npy {
         let size = args.size.unwrap_or(expected[0] as usize);
@@ -272,7 +302,7 @@ fn sanitize(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect()
 }
 
-fn with_graph(path: &Path, e: Error) -> Error {
+pub fn with_graph(path: &Path, e: Error) -> Error {
     match e {
         Error::Stage { index, name, message } => {
             Error::InvalidInput(format!("{}: stage {index} '{name}': {message}", path.display()))

@@ -39,7 +39,14 @@ pub struct BootArgs {
 pub fn open_bus(emulate: Option<usize>) -> Result<Option<Box<dyn Bus>>> {
     match emulate {
         Some(n) if n > 64 => Err(Error::InvalidInput(format!("--emulate {n}: at most 64 software sticks"))),
-        Some(n) => Ok(Some(Box::new(SoftBus::new(n)))),
+        Some(n) => {
+            let bus = SoftBus::new(n);
+            // A testing aid: make software sticks miscompute one stage, to watch verify --bisect.
+            if let Some(stage) = std::env::var("NCS_EMULATOR_MISCOMPUTE").ok().and_then(|v| v.parse().ok()) {
+                bus.sticks_mut().iter().for_each(|s| s.set_miscompute(Some(stage)));
+            }
+            Ok(Some(Box::new(bus)))
+        }
         None => match UsbBus::new() {
             Ok(bus) => Ok(Some(Box::new(bus))),
             Err(UsbError::NoUsbSubsystem) => Ok(None),

@@ -55,6 +55,7 @@ pub struct Firmware {
     error: Option<String>,
     inferences: u64,
     latency: Duration,
+    miscompute: Option<usize>,
 }
 
 impl std::fmt::Debug for Firmware {
@@ -64,8 +65,8 @@ impl std::fmt::Debug for Firmware {
 }
 
 impl Firmware {
-    /// A freshly booted stick, idle.
-    pub fn new(latency: Duration) -> Self {
+    /// A freshly booted stick, idle; `miscompute` scales one stage's weights (fault injection).
+    pub fn new(latency: Duration, miscompute: Option<usize>) -> Self {
         Firmware {
             expect: Expect::Header,
             outgoing: VecDeque::new(),
@@ -77,6 +78,7 @@ impl Firmware {
             error: None,
             inferences: 0,
             latency,
+            miscompute,
         }
     }
 
@@ -243,7 +245,7 @@ impl Firmware {
                 self.graph = None;
                 self.results.clear();
                 self.staged.clear();
-                match load(&data) {
+                match load(&data, self.miscompute) {
                     Ok(loaded) => self.graph = Some(loaded),
                     Err(message) => self.error = Some(message),
                 }
@@ -321,8 +323,18 @@ impl Firmware {
     }
 }
 
-fn load(bytes: &[u8]) -> Result<Loaded, String> {
-    let parsed = blob::parse(bytes).map_err(|e| format!("MYRIAD_ERROR: graph rejected: {e}"))?;
+fn load(bytes: &[u8], miscompute: Option<usize>) -> Result<Loaded, String> {
+    let mut parsed = blob::parse(bytes).map_err(|e| format!("MYRIAD_ERROR: graph rejected: {e}"))?;
+    if let Some(stage) = miscompute.and_then(|k| parsed.stages.get(k).cloned()) {
+        if stage.taps.location == blob::Location::Blob {
+            let start = stage.taps.pointer as usize;
+            let end = (start + blob::operand_len(&stage, blob::Slot::Taps) as usize).min(parsed.data.len());
+            for pair in parsed.data[start..end].chunks_exact_mut(2) {
+                let v = f16::from_le_bytes([pair[0], pair[1]]).to_f32() * 1.5;
+                pair.copy_from_slice(&f16::from_f32(v).to_le_bytes());
+            }
+        }
+    }
     let layout = parsed.layout().map_err(|e| format!("MYRIAD_ERROR: {e}"))?;
     let executor = Executor::new(&parsed, Precision::Fp16).map_err(|e| format!("MYRIAD_ERROR: {e}"))?;
     let input_bytes = parsed.network_input().map_or(0, |t| t.dims.product() as usize * 2);

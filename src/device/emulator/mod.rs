@@ -74,6 +74,7 @@ struct Inner {
     plugged: bool,
     faults: Vec<Fault>,
     latency: Duration,
+    miscompute: Option<usize>,
 }
 
 impl Inner {
@@ -103,6 +104,7 @@ impl SoftStick {
             plugged: true,
             faults: Vec::new(),
             latency: Duration::ZERO,
+            miscompute: None,
         };
         SoftStick {
             id: UsbId { bus, ports: vec![port], vendor: VENDOR_ID, product: ROM_PRODUCT_ID },
@@ -133,6 +135,13 @@ impl SoftStick {
     /// Adds a fixed compute latency to every inference (a crude model of the real stick).
     pub fn set_latency(&self, latency: Duration) {
         self.lock().latency = latency;
+    }
+
+    /// Makes the firmware miscompute one stage from the next boot on (its weights are scaled
+    /// by 1.5 when a graph is loaded), like a firmware bug in that layer — for testing
+    /// `verify --bisect`. The stage must have weights in the blob.
+    pub fn set_miscompute(&self, stage: Option<usize>) {
+        self.lock().miscompute = stage;
     }
 
     /// Pulls the stick out: every handle fails with "device disconnected".
@@ -297,8 +306,8 @@ impl Drop for SoftTransport {
         let Ok(mut inner) = self.live() else { return };
         if let Mode::Rom { received } = &inner.mode {
             if received.starts_with(FIRMWARE_MAGIC) {
-                let latency = inner.latency;
-                inner.reenumerate(Mode::Booted(Box::new(Firmware::new(latency))));
+                let (latency, miscompute) = (inner.latency, inner.miscompute);
+                inner.reenumerate(Mode::Booted(Box::new(Firmware::new(latency, miscompute))));
             } else if !received.is_empty() {
                 // Not firmware: the ROM discards it and keeps waiting.
                 inner.mode = Mode::Rom { received: Vec::new() };

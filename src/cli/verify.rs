@@ -1,0 +1,198 @@
+//! `ncs verify GRAPH --input IN --backend B [--against cpu] [--bisect]`: mvNCCheck's metrics
+//! for one input, and on failure the first stage that diverges.
+
+use std::path::PathBuf;
+
+use ncs::blob::Blob;
+use ncs::device::trace::Tracer;
+use ncs::reference::{Executor, Precision};
+use ncs::verify::{self, Comparison, Criteria};
+use ncs::{Error, Result};
+use serde_json::json;
+
+use super::preprocess::SchemeArg;
+use super::run::{self, Backend, BackendPaths, InputArgs, PrecisionArg};
+use super::Outcome;
+
+/// Options of `ncs verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The graph file.
+    pub graph: PathBuf,
+    /// Input: .npy tensor or image (see `ncs run`).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// The backend under test.
+    #[arg(long, value_enum)]
+    pub backend: Backend,
+    /// What to compare against (the CPU reference, fp16 storage as on the stick).
+    #[arg(long, value_enum, default_value_t = Against::Cpu)]
+    pub against: Against,
+    /// On failure, find the first stage whose output diverges (runs prefix graphs on the backend).
+    #[arg(long)]
+    pub bisect: bool,
+    /// Largest error allowed, % of the reference's largest magnitude.
+    #[arg(long, default_value_t = 2.0)]
+    pub max_error: f64,
+    /// Mean error allowed, %.
+    #[arg(long, default_value_t = 1.0)]
+    pub mean_error: f64,
+    /// RMS error allowed, %.
+    #[arg(long, default_value_t = 1.0)]
+    pub l2_error: f64,
+    /// A value off by more than this % counts as beyond.
+    #[arg(long, default_value_t = 2.0)]
+    pub value_threshold: f64,
+    /// Share of values allowed beyond the threshold, %.
+    #[arg(long, default_value_t = 0.0)]
+    pub beyond: f64,
+    /// Scheme for an image input.
+    #[arg(long, value_enum, default_value_t = SchemeArg::SlimEval)]
+    pub preprocess: SchemeArg,
+    /// Side length for an image input.
+    #[arg(long)]
+    pub size: Option<usize>,
+    /// Firmware for --backend usb.
+    #[arg(long)]
+    pub firmware: Option<PathBuf>,
+    /// libmvnc for --backend sdk.
+    #[arg(long)]
+    pub mvnc_lib: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Reference implementations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Against {
+    /// The CPU reference executor.
+    Cpu,
+}
+
+pub fn run(args: &VerifyArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
+    let criteria = Criteria {
+        max_error_pct: args.max_error,
+        mean_error_pct: args.mean_error,
+        l2_error_pct: args.l2_error,
+        value_threshold_pct: args.value_threshold,
+        beyond_allowed_pct: args.beyond,
+    };
+    for (name, v) in [
+        ("max-error", args.max_error),
+        ("mean-error", args.mean_error),
+        ("l2-error", args.l2_error),
+        ("value-threshold", args.value_threshold),
+        ("beyond", args.beyond),
+    ] {
+        if !(0.0..=100.0).contains(&v) {
+            return Err(Error::InvalidInput(format!("--{name} {v}: expected a percentage 0..=100")));
+        }
+    }
+    let blob = Blob::read(&args.graph)?;
+    let mut reference = Executor::new(&blob, Precision::Fp16).map_err(|e| run::with_graph(&args.graph, e))?;
+    let input_args = InputArgs { input: &args.input, preprocess: args.preprocess, size: args.size, seed: 0 };
+    let input = run::load_input(&input_args, reference.input_shape())?;
+    // Both sides see the same fp16 tensor.
+    let input: Vec<f32> = input.iter().map(|&v| half::f16::from_f32(v).to_f32()).collect();
+    let expected = reference.run(&input)?.output;
+    let paths = BackendPaths { firmware: args.firmware.as_deref(), mvnc_lib: args.mvnc_lib.as_deref() };
+    let mut backend = run::open_backend(args.backend, &args.graph, PrecisionArg::Fp16, &paths, tracer)?;
+    let tested = backend.infer(&input)?.output;
+    drop(backend);
+    let comparison = verify::compare(&tested, &expected, &criteria)?;
+    let divergence = if !comparison.pass && args.bisect {
+        let mut open = |bytes: &[u8]| run::open_backend_bytes(args.backend, bytes, PrecisionArg::Fp16, &paths, tracer);
+        verify::bisect(&blob, &input, &criteria, &mut open)?
+    } else {
+        None
+    };
+    if args.json {
+        let d = divergence.as_ref().map(|d| json!({ "stage": d.stage, "name": d.name, "comparison": comparison_json(&d.comparison), "prefixes_run": d.probes }));
+        println!(
+            "{}",
+            json!({ "graph": args.graph.display().to_string(), "backend": backend_name(args.backend), "against": "cpu", "pass": comparison.pass, "comparison": comparison_json(&comparison), "first_divergent_stage": d })
+        );
+    } else {
+        print_report(args, &comparison, &criteria);
+        match (&divergence, args.bisect && !comparison.pass) {
+            (Some(d), _) => println!(
+                "first divergent stage: {} '{}' (max error {:.3} %, {} prefix graphs run: {:?})",
+                d.stage,
+                d.name,
+                d.comparison.max_error_pct,
+                d.probes.len(),
+                d.probes
+            ),
+            (None, true) => {
+                println!("bisect: every prefix passes on its own; the difference appears only in the full graph")
+            }
+            _ => {}
+        }
+    }
+    Ok(if comparison.pass { Outcome::Success } else { Outcome::CheckFailed })
+}
+
+fn backend_name(b: Backend) -> &'static str {
+    match b {
+        Backend::Cpu => "cpu",
+        Backend::Emulator => "emulator",
+        Backend::Usb => "usb",
+        Backend::Sdk => "sdk",
+    }
+}
+
+fn comparison_json(c: &Comparison) -> serde_json::Value {
+    json!({
+        "values": c.count, "reference_max": c.reference_max, "max_error_pct": c.max_error_pct,
+        "mean_error_pct": c.mean_error_pct, "l2_error_pct": c.l2_error_pct, "beyond_pct": c.beyond_pct,
+        "non_finite": c.non_finite, "top1_agrees": c.top1_agrees, "top5_overlap": c.top5_overlap, "pass": c.pass,
+    })
+}
+
+fn print_report(args: &VerifyArgs, c: &Comparison, k: &Criteria) {
+    let mark = |ok: bool| if ok { "ok" } else { "FAIL" };
+    println!(
+        "{} on {} vs cpu reference: {} values, largest |reference| {:.6}",
+        args.graph.display(),
+        backend_name(args.backend),
+        c.count,
+        c.reference_max
+    );
+    println!(
+        "  max error      {:>9.4} %   (limit {} %)  {}",
+        c.max_error_pct,
+        k.max_error_pct,
+        mark(c.max_error_pct <= k.max_error_pct)
+    );
+    println!(
+        "  mean error     {:>9.4} %   (limit {} %)  {}",
+        c.mean_error_pct,
+        k.mean_error_pct,
+        mark(c.mean_error_pct <= k.mean_error_pct)
+    );
+    println!(
+        "  RMS error      {:>9.4} %   (limit {} %)  {}",
+        c.l2_error_pct,
+        k.l2_error_pct,
+        mark(c.l2_error_pct <= k.l2_error_pct)
+    );
+    println!(
+        "  beyond {} %     {:>9.4} %   (limit {} %)  {}",
+        k.value_threshold_pct,
+        c.beyond_pct,
+        k.beyond_allowed_pct,
+        mark(c.beyond_pct <= k.beyond_allowed_pct)
+    );
+    if c.non_finite > 0 {
+        println!("  non-finite values: {}  FAIL", c.non_finite);
+    }
+    if let Some(agree) = c.top1_agrees {
+        println!(
+            "  top-1 {}{}",
+            if agree { "agrees" } else { "differs" },
+            c.top5_overlap.map(|o| format!(", top-5 overlap {o}/5")).unwrap_or_default()
+        );
+    }
+    println!("{}", if c.pass { "PASS" } else { "FAIL" });
+}
