@@ -143,6 +143,9 @@ pub struct Divergence {
     pub probes: Vec<usize>,
 }
 
+/// Builds a backend for a graph file's bytes.
+pub type OpenBackend<'a> = dyn FnMut(&[u8]) -> Result<Box<dyn Backend>> + 'a;
+
 /// Finds the first stage whose output fails `criteria` on a backend, by running prefix graphs
 /// through `open` (which builds a backend for a graph file): first the whole graph, then the
 /// prefixes in execution order until one fails. (A binary search would be wrong for branched
@@ -152,7 +155,7 @@ pub fn bisect(
     blob: &Blob,
     input: &[f32],
     criteria: &Criteria,
-    open: &mut dyn FnMut(&[u8]) -> Result<Box<dyn Backend>>,
+    open: &mut OpenBackend<'_>,
 ) -> Result<Option<Divergence>> {
     // The reference's output of every stage, as the prefix graph would return it.
     let mut reference = Vec::with_capacity(blob.stages.len());
