@@ -33,6 +33,15 @@ pub trait Backend {
     fn output_shape(&self) -> [u32; 3];
     /// Runs one inference on a dense HWC input.
     fn infer(&mut self, input: &[f32]) -> Result<Outcome>;
+
+    /// Runs `count` inferences of the same input as fast as the backend allows (sticks keep
+    /// both of their slots busy). Results are discarded.
+    fn pipelined(&mut self, input: &[f32], count: usize) -> Result<()> {
+        for _ in 0..count {
+            self.infer(input)?;
+        }
+        Ok(())
+    }
 }
 
 /// The CPU reference executor.
@@ -96,11 +105,23 @@ impl Stick {
         graph: &[u8],
         options: &OpenOptions,
     ) -> Result<Self> {
-        let parsed = blob::parse(graph).map_err(Error::Build)?;
         let sticks = bus.sticks().map_err(|e| Error::InvalidInput(format!("{}: {e}", bus.describe())))?;
         let first =
             sticks.first().ok_or_else(|| Error::InvalidInput(format!("no stick found on {}", bus.describe())))?;
-        let mut device = Device::open(bus, &first.name(), firmware, options)?;
+        Self::open_named(name, bus, &first.name(), firmware, graph, options)
+    }
+
+    /// Opens the stick called `stick` on `bus`, boots it and allocates `graph`.
+    pub fn open_named(
+        name: &'static str,
+        bus: &dyn Bus,
+        stick: &str,
+        firmware: &Firmware,
+        graph: &[u8],
+        options: &OpenOptions,
+    ) -> Result<Self> {
+        let parsed = blob::parse(graph).map_err(Error::Build)?;
+        let mut device = Device::open(bus, stick, firmware, options)?;
         device.allocate_graph(graph)?;
         Ok(Stick { device, name, input_shape: parsed.input_shape(), output_shape: parsed.output_shape() })
     }
@@ -141,5 +162,23 @@ impl Backend for Stick {
             wall: started.elapsed(),
             telemetry: Some(telemetry),
         })
+    }
+
+    /// Keeps two inferences in flight, as the stick's double buffering allows.
+    fn pipelined(&mut self, input: &[f32], count: usize) -> Result<()> {
+        let halves: Vec<f16> = input.iter().map(|&v| f16::from_f32(v)).collect();
+        let mut queued = 0;
+        for i in 0..count {
+            if queued == 2 {
+                self.device.get_result()?;
+                queued -= 1;
+            }
+            self.device.load_tensor(&halves, i as u64)?;
+            queued += 1;
+        }
+        for _ in 0..queued {
+            self.device.get_result()?;
+        }
+        Ok(())
     }
 }

@@ -1,5 +1,7 @@
 //! Command-line front end. Exit codes: 0 success, 1 a check failed, 2 bad input or usage.
 
+mod bench;
+mod classify;
 mod info;
 mod preprocess;
 mod run;
@@ -38,6 +40,10 @@ enum Command {
     Run(run::RunArgs),
     /// Compare a backend with the CPU reference (mvNCCheck's metrics); exit 1 on failure.
     Verify(verify::VerifyArgs),
+    /// Latency distribution, throughput and per-stage times.
+    Bench(bench::BenchArgs),
+    /// Classify images: top-k per image, a summary, accuracy when the truth is known.
+    Classify(classify::ClassifyArgs),
     /// Preprocess an image into a network input tensor (.npy).
     Preprocess(preprocess::PreprocessArgs),
     /// List sticks (booted or not) with bus and port path.
@@ -69,6 +75,8 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(&args, tracer.as_ref()),
         Command::Preprocess(args) => preprocess::run(&args),
         Command::Verify(args) => verify::run(&args, tracer.as_ref()),
+        Command::Bench(args) => bench::run(&args, tracer.as_ref()),
+        Command::Classify(args) => classify::run(&args, tracer.as_ref()),
         Command::Devices(args) => sticks::devices(&args),
         Command::Boot(args) => sticks::boot_all(&args, tracer.as_ref()),
     };

@@ -16,6 +16,8 @@ pub enum SchemeArg {
     SlimTrain,
     /// The NCSDK example: centre square, half-pixel bilinear, (x - 128)/128.
     Ncsdk,
+    /// The whole image resized, values in [0, 1] (e.g. MNIST-style networks).
+    Plain,
 }
 
 /// Options of `ncs preprocess`.
@@ -47,6 +49,7 @@ impl SchemeArg {
             SchemeArg::SlimEval => Scheme::SlimEval,
             SchemeArg::SlimTrain => Scheme::SlimTrain { seed, fast_mode },
             SchemeArg::Ncsdk => Scheme::Ncsdk,
+            SchemeArg::Plain => Scheme::Plain,
         }
     }
 }
@@ -54,6 +57,19 @@ impl SchemeArg {
 /// Decodes and preprocesses one image to a flat HWC tensor.
 pub fn load(image: &Path, size: usize, scheme: Scheme) -> Result<Vec<f32>> {
     Ok(preprocess::preprocess_file(image, size, scheme)?.into_raw_vec_and_offset().0)
+}
+
+/// Like [`load`], for a network taking `channels` channels: 3 as is, 1 as the mean of R, G, B.
+pub fn load_for(image: &Path, size: usize, channels: u32, scheme: Scheme) -> Result<Vec<f32>> {
+    let rgb = load(image, size, scheme)?;
+    match channels {
+        3 => Ok(rgb),
+        1 => Ok(rgb.chunks_exact(3).map(|p| (p[0] + p[1] + p[2]) / 3.0).collect()),
+        other => Err(ncs::Error::InvalidInput(format!(
+            "{}: images feed networks of 1 or 3 channels, not {other}",
+            image.display()
+        ))),
+    }
 }
 
 pub fn run(args: &PreprocessArgs) -> Result<Outcome> {

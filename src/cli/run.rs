@@ -256,13 +256,13 @@ pub fn load_input(args: &InputArgs<'_>, expected: [u32; 3]) -> Result<Vec<f32>> 
     let is_npy = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy"));
     if !is_npy {
         let size = args.size.unwrap_or(expected[0] as usize);
-        if expected != [size as u32, size as u32, 3] {
+        if expected[..2] != [size as u32, size as u32] || !matches!(expected[2], 1 | 3) {
             return Err(Error::InvalidInput(format!(
                 "{}: an image preprocesses to [{size}, {size}, 3], but the network input is {expected:?}",
                 path.display()
             )));
         }
-        return preprocess::load(path, size, args.preprocess.scheme(args.seed, false));
+        return preprocess::load_for(path, size, expected[2], args.preprocess.scheme(args.seed, false));
     }
     read_npy_input(path, expected)
 }

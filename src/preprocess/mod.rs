@@ -6,7 +6,8 @@
 //!   bounding-box crop, resize by a random method, random left-right flip, `distort_color` in a
 //!   random ordering, clip, `(x − 0.5)·2`;
 //! - [`Scheme::Ncsdk`]: the NCSDK example path the stick was fed with — centre square,
-//!   half-pixel bilinear (OpenCV INTER_LINEAR), `(x − 128)/128`.
+//!   half-pixel bilinear (OpenCV INTER_LINEAR), `(x − 128)/128`;
+//! - [`Scheme::Plain`]: the whole image resized to the target, in [0, 1].
 //!
 //! Output is float32 HWC RGB `[size, size, 3]`. Only the crop is ever read: the full-size
 //! image is never converted to floats. Facts: `research/inception_and_peers.md` §1, §3.
@@ -43,6 +44,9 @@ pub enum Scheme {
     },
     /// The NCSDK example's stick input.
     Ncsdk,
+    /// The whole image resized (TF1 bilinear) to the target, values in [0, 1] — for networks
+    /// trained on plain scaled pixels, such as MNIST classifiers.
+    Plain,
 }
 
 /// A crop of an image read as values in [0, 1] (TF's `convert_image_dtype`).
@@ -95,6 +99,7 @@ pub fn preprocess(image: &Image, size: usize, scheme: Scheme) -> Result<Array3<f
             out
         }
         Scheme::SlimTrain { seed, fast_mode } => train(image, size, seed, fast_mode),
+        Scheme::Plain => resize::bilinear(&Unit { image, crop: CropBox::full(h, w) }, size, size, false),
         Scheme::Ncsdk => {
             let crop = crop::centre_square(h, w);
             let mut out = resize::bilinear(&Levels { image, crop }, size, size, true);

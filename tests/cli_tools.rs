@@ -1,0 +1,129 @@
+//! `ncs classify` and `ncs bench` on the CPU and the software stick.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ncs(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ncs")).args(args).env_remove("NCS_TRACE_USB").output().expect("run ncs")
+}
+
+/// The 60 pen-stroke digits as 8-bit PNGs in folders named by digit, and a labels file.
+fn digit_folder() -> (PathBuf, PathBuf) {
+    let root = std::env::temp_dir().join(format!("ncs-classify-{}", std::process::id()));
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/digits");
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let digit = stem.rsplit('_').next().unwrap().to_owned();
+        let values = ncs::npy::read(&path).unwrap().values;
+        let pixels: Vec<u8> = values.iter().map(|v| (v * 255.0).round() as u8).collect();
+        let dir = root.join("digits").join(&digit);
+        std::fs::create_dir_all(&dir).unwrap();
+        image::GrayImage::from_raw(28, 28, pixels).unwrap().save(dir.join(format!("{stem}.png"))).unwrap();
+    }
+    let labels = root.join("labels.txt");
+    std::fs::write(&labels, "classes\n0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n").unwrap();
+    (root.join("digits"), labels)
+}
+
+#[test]
+fn classify_reads_a_folder_of_digits_with_accuracy_from_folder_names() {
+    let (folder, labels) = digit_folder();
+    let graph = common::shared_graphs().join("hsinm_mnist.graph");
+    for backend in ["cpu", "emulator"] {
+        let out = ncs(&[
+            "classify",
+            graph.to_str().unwrap(),
+            folder.to_str().unwrap(),
+            "--labels",
+            labels.to_str().unwrap(),
+            "--preprocess",
+            "plain",
+            "--backend",
+            backend,
+            "--json",
+        ]);
+        assert!(out.status.success(), "{backend}: {}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let summary = &v["summary"];
+        assert_eq!(summary["count"], 60);
+        assert_eq!(summary["evaluated"], 60);
+        let accuracy = summary["accuracy"].as_f64().unwrap();
+        assert!(accuracy >= 0.95, "{backend}: accuracy {accuracy}");
+        assert_eq!(v["images"][0]["top"].as_array().unwrap().len(), 3);
+    }
+    // A CSV truth file instead of folder names; plain text output.
+    let one = folder.join("7").read_dir().unwrap().next().unwrap().unwrap().path();
+    let csv = folder.parent().unwrap().join("truth.csv");
+    std::fs::write(&csv, format!("{},7\n", one.display())).unwrap();
+    let out = ncs(&[
+        "classify",
+        graph.to_str().unwrap(),
+        one.to_str().unwrap(),
+        "--labels",
+        labels.to_str().unwrap(),
+        "--preprocess",
+        "plain",
+        "--truth",
+        csv.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("accuracy 100.00 % (1/1"), "{text}");
+    // Wrong label count, missing images: exit 2.
+    let short = folder.parent().unwrap().join("short.txt");
+    std::fs::write(&short, "a\nb\n").unwrap();
+    assert_eq!(
+        ncs(&["classify", graph.to_str().unwrap(), one.to_str().unwrap(), "--labels", short.to_str().unwrap()])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        ncs(&["classify", graph.to_str().unwrap(), "/nonexistent", "--labels", labels.to_str().unwrap()]).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn bench_reports_the_contract_fields() {
+    let graph = common::own_graphs().join("tiny_cnn.graph");
+    for backend in ["cpu", "emulator"] {
+        let out = ncs(&["bench", graph.to_str().unwrap(), "--backend", backend, "-n", "50", "--warmup", "2", "--json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let l = &v["latency_ms"];
+        let get = |k: &str| l[k].as_f64().unwrap();
+        assert!(
+            get("min") <= get("median")
+                && get("median") <= get("p90")
+                && get("p90") <= get("p99")
+                && get("p99") <= get("max")
+        );
+        assert!(v["throughput_per_s"].as_f64().unwrap() > 0.0);
+        assert_eq!(v["iterations"], 50);
+        assert_eq!(v["backend"], backend);
+        let stages = v["stages"].as_array().unwrap();
+        assert_eq!(stages.len(), 6);
+        assert_eq!(stages[0]["name"], "conv1/Relu");
+        assert!(stages.iter().all(|s| s["ms"].as_f64().unwrap() >= 0.0 && s["index"].is_u64()));
+    }
+    let out = ncs(&[
+        "bench",
+        graph.to_str().unwrap(),
+        "--backend",
+        "emulator",
+        "-n",
+        "20",
+        "--devices",
+        "all",
+        "--emulate",
+        "3",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sticks"]["count"], 3);
+    assert_eq!(ncs(&["bench", graph.to_str().unwrap(), "-n", "0"]).status.code(), Some(2));
+    assert_eq!(ncs(&["bench", graph.to_str().unwrap(), "--devices", "all"]).status.code(), Some(2));
+}
