@@ -22,6 +22,7 @@ pub mod error;
 pub mod graph;
 pub mod npy;
 pub mod preprocess;
+pub mod profile;
 pub mod reference;
 pub mod sdk;
 pub mod verify;

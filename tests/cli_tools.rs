@@ -127,3 +127,70 @@ fn bench_reports_the_contract_fields() {
     assert_eq!(ncs(&["bench", graph.to_str().unwrap(), "-n", "0"]).status.code(), Some(2));
     assert_eq!(ncs(&["bench", graph.to_str().unwrap(), "--devices", "all"]).status.code(), Some(2));
 }
+
+#[test]
+fn profile_prints_a_table_and_writes_a_self_contained_report() {
+    let graph = common::own_graphs().join("inception_block.graph");
+    let html = std::env::temp_dir().join(format!("ncs-profile-{}.html", std::process::id()));
+    let out = ncs(&[
+        "profile",
+        graph.to_str().unwrap(),
+        "--backend",
+        "emulator",
+        "-n",
+        "3",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Branch_2/Conv2d_0b_5x5/Relu") && text.contains("GFLOP/s"), "{text}");
+    let report = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        report.starts_with("<!DOCTYPE html>") && report.contains("<svg") && report.contains("Mixed/Conv2d_1x1/Relu")
+    );
+    // Self-contained: no scripts, stylesheets, images or links to fetch.
+    for forbidden in ["<script", "<link", "<img", "src=", "href=", "url("] {
+        assert!(!report.contains(forbidden), "report contains {forbidden}");
+    }
+    let json = ncs(&["profile", graph.to_str().unwrap(), "-n", "2", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let stages = v["stages"].as_array().unwrap();
+    assert_eq!(stages.len(), 8);
+    let share: f64 = stages.iter().map(|s| s["share_pct"].as_f64().unwrap()).sum();
+    assert!((share - 100.0).abs() < 1e-6, "shares add up to {share}");
+    assert_eq!(stages[4]["macs"], 9 * 9 * 4 * 25 * 2);
+    assert_eq!(ncs(&["profile", graph.to_str().unwrap(), "-n", "0"]).status.code(), Some(2));
+}
+
+/// The documented browser check: the report renders in headless Chromium.
+#[test]
+#[ignore = "needs chromium (apt-get install chromium): cargo test --test cli_tools -- --ignored"]
+fn profile_report_renders_in_headless_chromium() {
+    let graph = common::own_graphs().join("tiny_cnn.graph");
+    let dir = std::env::temp_dir().join(format!("ncs-chromium-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (html, png) = (dir.join("report.html"), dir.join("report.png"));
+    assert!(ncs(&["profile", graph.to_str().unwrap(), "--html", html.to_str().unwrap()]).status.success());
+    let shot = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1000,700",
+        ])
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("chromium is installed");
+    assert!(shot.status.success(), "{}", String::from_utf8_lossy(&shot.stderr));
+    let decoded = image::open(&png).expect("a PNG screenshot").to_rgb8();
+    assert_eq!((decoded.width(), decoded.height()), (1000, 700));
+    // Something was drawn: the bars' blue appears.
+    assert!(decoded.pixels().any(|p| p[2] > 150 && p[0] < 120), "no bars rendered");
+}

@@ -4,6 +4,7 @@ mod bench;
 mod classify;
 mod info;
 mod preprocess;
+mod profile;
 mod run;
 mod sticks;
 mod table;
@@ -42,6 +43,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Latency distribution, throughput and per-stage times.
     Bench(bench::BenchArgs),
+    /// Per-stage time, MACs, bytes moved and share; optional HTML report.
+    Profile(profile::ProfileArgs),
     /// Classify images: top-k per image, a summary, accuracy when the truth is known.
     Classify(classify::ClassifyArgs),
     /// Preprocess an image into a network input tensor (.npy).
@@ -77,6 +80,7 @@ pub fn main() -> ExitCode {
         Command::Verify(args) => verify::run(&args, tracer.as_ref()),
         Command::Bench(args) => bench::run(&args, tracer.as_ref()),
         Command::Classify(args) => classify::run(&args, tracer.as_ref()),
+        Command::Profile(args) => profile::run(&args, tracer.as_ref()),
         Command::Devices(args) => sticks::devices(&args),
         Command::Boot(args) => sticks::boot_all(&args, tracer.as_ref()),
     };
