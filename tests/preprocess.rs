@@ -240,3 +240,44 @@ fn the_cli_writes_what_the_library_computes() {
     ]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
 }
+
+#[test]
+fn every_supported_format_decodes_to_the_same_pixels() {
+    let png = open(&data("photos/chelsea.png")).unwrap();
+    let ncs::preprocess::Pixels::U8(reference) = &png.pixels else { panic!("8-bit") };
+    let rgb = image::RgbImage::from_raw(png.width as u32, png.height as u32, reference.clone()).unwrap();
+    let dir = std::env::temp_dir().join(format!("ncs-formats-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Lossless formats must give back the PNG's pixels exactly.
+    for ext in ["bmp", "tiff", "webp"] {
+        let path = dir.join(format!("chelsea.{ext}"));
+        if ext == "webp" {
+            let file = std::fs::File::create(&path).unwrap();
+            image::codecs::webp::WebPEncoder::new_lossless(file)
+                .encode(rgb.as_raw(), rgb.width(), rgb.height(), image::ExtendedColorType::Rgb8)
+                .unwrap();
+        } else {
+            rgb.save(&path).unwrap();
+        }
+        let decoded = open(&path).unwrap();
+        let ncs::preprocess::Pixels::U8(pixels) = &decoded.pixels else { panic!("{ext}: 8-bit expected") };
+        assert_eq!((decoded.width, decoded.height), (png.width, png.height), "{ext}");
+        assert!(pixels == reference, "{ext}: pixels differ from the PNG");
+    }
+    // GIF: palette-quantised, so check the first frame's size and that it resembles the photo.
+    let gif_path = dir.join("chelsea.gif");
+    {
+        let file = std::fs::File::create(&gif_path).unwrap();
+        let mut encoder = image::codecs::gif::GifEncoder::new(file);
+        let rgba = image::DynamicImage::ImageRgb8(rgb.clone()).to_rgba8();
+        let frames =
+            [image::Frame::new(rgba.clone()), image::Frame::new(image::RgbaImage::new(rgba.width(), rgba.height()))];
+        encoder.encode_frames(frames).unwrap();
+    }
+    let gif = open(&gif_path).unwrap();
+    assert_eq!((gif.width, gif.height), (png.width, png.height));
+    let ncs::preprocess::Pixels::U8(frame) = &gif.pixels else { panic!("8-bit") };
+    let mean_error =
+        frame.iter().zip(reference).map(|(a, b)| f64::from(a.abs_diff(*b))).sum::<f64>() / frame.len() as f64;
+    assert!(mean_error < 12.0, "the first (photo) frame is decoded, not the black second one: mean error {mean_error}");
+}

@@ -24,7 +24,7 @@ use ncs::device::{DeviceError, GraphOptions, UsbError};
 use registry::{Entry, GraphBuffers, Library, Slot, DEBUG_LEN, OPTIMISATION_LEN, THERMAL_COUNT};
 
 /// mvncStatus values.
-mod status {
+pub(crate) mod status {
     pub const OK: i32 = 0;
     pub const BUSY: i32 = -1;
     pub const ERROR: i32 = -2;
@@ -221,22 +221,12 @@ pub unsafe extern "C" fn mvncLoadTensor(
         // SAFETY: the caller provides `length` readable bytes of fp16.
         let bytes = unsafe { std::slice::from_raw_parts(input.cast::<u8>(), length as usize) };
         let halves: Vec<f16> = bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]])).collect();
-        let mut guard = slot.lock();
-        loop {
-            let Some(entry) =
-                guard.as_mut().filter(|e| e.graph.as_ref().is_some_and(|g| g.handle == graph_handle as usize))
-            else {
-                return status::GONE;
-            };
-            if entry.device.in_flight() < 2 {
-                break;
-            }
-            if entry.device.graph_options().is_some_and(|o| o.dont_block) {
-                return status::BUSY;
-            }
-            guard = slot.changed.wait(guard).unwrap_or_else(|p| p.into_inner());
-        }
-        let entry = guard.as_mut().expect("checked above");
+        // Wait for a free slot (or give up at once in non-blocking mode).
+        let mut guard = match slot.wait_until(graph_handle as usize, |in_flight| in_flight < 2, status::BUSY) {
+            Ok(guard) => guard,
+            Err(code) => return code,
+        };
+        let entry = guard.as_mut().expect("wait_until returned a live graph");
         let result = entry.device.load_tensor(&halves, user as u64);
         slot.changed.notify_all();
         match result {
@@ -259,26 +249,16 @@ pub unsafe extern "C" fn mvncGetResult(
         }
         let lib = Library::get();
         let Some(slot) = lib.graph(graph_handle as usize) else { return status::INVALID_PARAMETERS };
-        let mut guard = slot.lock();
-        loop {
-            let Some(entry) =
-                guard.as_mut().filter(|e| e.graph.as_ref().is_some_and(|g| g.handle == graph_handle as usize))
-            else {
-                return status::GONE;
-            };
-            if entry.device.in_flight() > 0 {
-                break;
-            }
-            if entry.device.graph_options().is_some_and(|o| o.dont_block) {
-                return status::NO_DATA;
-            }
-            guard = slot.changed.wait(guard).unwrap_or_else(|p| p.into_inner());
-        }
-        let entry = guard.as_mut().expect("checked above");
+        // Wait for a queued inference (or give up at once in non-blocking mode).
+        let mut guard = match slot.wait_until(graph_handle as usize, |in_flight| in_flight > 0, status::NO_DATA) {
+            Ok(guard) => guard,
+            Err(code) => return code,
+        };
+        let entry = guard.as_mut().expect("wait_until returned a live graph");
         let result = entry.device.get_result();
         slot.changed.notify_all();
         let telemetry = entry.device.telemetry().clone();
-        let graph = entry.graph.as_mut().expect("checked above");
+        let graph = entry.graph.as_mut().expect("wait_until returned a live graph");
         for (dst, src) in graph.times.iter_mut().zip(&telemetry.stage_ms) {
             *dst = *src;
         }

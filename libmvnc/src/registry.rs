@@ -45,6 +45,31 @@ impl Slot {
     pub fn lock(&self) -> MutexGuard<'_, Option<Entry>> {
         self.entry.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Blocks until `ready(inferences in flight)` holds for graph `handle`, returning the locked
+    /// entry. Fails with MVNC_GONE when the graph or device goes away while waiting, and with
+    /// `would_block` at once when the graph is in non-blocking mode.
+    pub fn wait_until(
+        &self,
+        handle: usize,
+        ready: impl Fn(usize) -> bool,
+        would_block: i32,
+    ) -> Result<MutexGuard<'_, Option<Entry>>, i32> {
+        let mut guard = self.lock();
+        loop {
+            let entry = guard
+                .as_ref()
+                .filter(|e| e.graph.as_ref().is_some_and(|g| g.handle == handle))
+                .ok_or(crate::status::GONE)?;
+            if ready(entry.device.in_flight()) {
+                return Ok(guard);
+            }
+            if entry.device.graph_options().is_some_and(|o| o.dont_block) {
+                return Err(would_block);
+            }
+            guard = self.changed.wait(guard).unwrap_or_else(|p| p.into_inner());
+        }
+    }
 }
 
 #[derive(Default)]

@@ -72,16 +72,15 @@ fn the_sdk_backend_drives_the_drop_in_library() {
     }
 }
 
-#[test]
-fn a_c_program_runs_unchanged_on_two_software_sticks() {
-    let (graph, input, expected, _) = fixture("c");
-    let exe = std::env::temp_dir().join(format!("ncs-multistick-{}", std::process::id()));
+/// Compiles a C client with the system `cc` against vendor/mvnc.h and the drop-in library.
+fn build_c_client(source: &str) -> PathBuf {
+    let exe = std::env::temp_dir().join(format!("ncs-{}-{}", source.trim_end_matches(".c"), std::process::id()));
     let lib = library();
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let build = Command::new(&cc)
-        .args(["-std=c99", "-Wall", "-Werror", "-o"])
+        .args(["-std=c99", "-Wall", "-Werror", "-pthread", "-o"])
         .arg(&exe)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/multistick.c"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients").join(source))
         .arg("-I")
         .arg(root().join("vendor"))
         .arg("-L")
@@ -90,15 +89,31 @@ fn a_c_program_runs_unchanged_on_two_software_sticks() {
         .output()
         .unwrap_or_else(|e| panic!("{cc}: {e} (a C compiler is required)"));
     assert!(build.status.success(), "cc failed: {}", String::from_utf8_lossy(&build.stderr));
-    let run = Command::new(&exe)
-        .args([&graph, &input, &expected])
-        .arg("25")
-        .env("LD_LIBRARY_PATH", lib.parent().unwrap())
-        .env("NCS_EMULATE", "2")
+    exe
+}
+
+fn run_c_client(exe: &Path, args: &[&Path], extra: &[&str], sticks: &str) {
+    let run = Command::new(exe)
+        .args(args)
+        .args(extra)
+        .env("LD_LIBRARY_PATH", library().parent().unwrap())
+        .env("NCS_EMULATE", sticks)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success() && stdout.ends_with("PASS\n"), "{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+}
+
+#[test]
+fn a_c_program_runs_unchanged_on_two_software_sticks() {
+    let (graph, input, expected, _) = fixture("c");
+    run_c_client(&build_c_client("multistick.c"), &[&graph, &input, &expected], &["25"], "2");
+}
+
+#[test]
+fn blocking_calls_work_across_threads() {
+    let (graph, input, expected, _) = fixture("threads");
+    run_c_client(&build_c_client("threads.c"), &[&graph, &input, &expected], &[], "1");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use ncs::{Error, Result};
 use serde_json::json;
 
 use super::preprocess::SchemeArg;
-use super::run::{self, Backend, BackendPaths, InputArgs, PrecisionArg};
+use super::run::{self, Backend, InputArgs, PrecisionArg, StickFiles};
 use super::sticks;
 use super::table::{Align, Table};
 use super::Outcome;
@@ -44,12 +44,8 @@ pub struct BenchArgs {
     /// CPU precision.
     #[arg(long, value_enum, default_value_t = PrecisionArg::Fp16)]
     pub precision: PrecisionArg,
-    /// Firmware for --backend usb.
-    #[arg(long)]
-    pub firmware: Option<PathBuf>,
-    /// libmvnc for --backend sdk.
-    #[arg(long)]
-    pub mvnc_lib: Option<PathBuf>,
+    #[command(flatten)]
+    pub files: StickFiles,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -69,8 +65,7 @@ pub fn run(args: &BenchArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
     };
     let blob = Blob::read(&args.graph)?;
     let names: Vec<String> = blob.stages.iter().map(|s| s.name_text()).collect();
-    let paths = BackendPaths { firmware: args.firmware.as_deref(), mvnc_lib: args.mvnc_lib.as_deref() };
-    let mut backend = run::open_backend(args.backend, &args.graph, args.precision, &paths, tracer)?;
+    let mut backend = run::open_backend(args.backend, &args.graph, args.precision, &args.files, tracer)?;
     let shape = backend.input_shape();
     let input = match &args.input {
         Some(path) => {
@@ -162,7 +157,7 @@ fn multi_stick(args: &BenchArgs, input: &[f32], tracer: Option<&Tracer>) -> Resu
     let emulated = args.backend == Backend::Emulator;
     let bus = sticks::open_bus(emulated.then_some(args.emulate))?
         .ok_or_else(|| Error::InvalidInput("no USB subsystem available".into()))?;
-    let firmware = sticks::firmware_for(emulated, args.firmware.as_deref())?;
+    let firmware = sticks::firmware_for(emulated, args.files.firmware.as_deref())?;
     let graph = std::fs::read(&args.graph).map_err(|source| Error::Io { path: args.graph.clone(), source })?;
     let options = OpenOptions { tracer: tracer.cloned(), ..OpenOptions::default() };
     let ids = bus.sticks().map_err(|e| Error::InvalidInput(format!("{}: {e}", bus.describe())))?;

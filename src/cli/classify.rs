@@ -11,7 +11,7 @@ use ncs::{Error, Result};
 use serde_json::json;
 
 use super::preprocess::{self, SchemeArg};
-use super::run::{self, top_k, Backend, BackendPaths, PrecisionArg};
+use super::run::{self, top_k, Backend, PrecisionArg, StickFiles};
 use super::Outcome;
 
 const IMAGE_EXTENSIONS: [&str; 9] = ["jpg", "jpeg", "png", "bmp", "tif", "tiff", "webp", "gif", "jpe"];
@@ -42,12 +42,8 @@ pub struct ClassifyArgs {
     /// CSV of `path,label` giving the truth (otherwise a parent folder named like a class does).
     #[arg(long)]
     pub truth: Option<PathBuf>,
-    /// Firmware for --backend usb.
-    #[arg(long)]
-    pub firmware: Option<PathBuf>,
-    /// libmvnc for --backend sdk.
-    #[arg(long)]
-    pub mvnc_lib: Option<PathBuf>,
+    #[command(flatten)]
+    pub files: StickFiles,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -55,8 +51,7 @@ pub struct ClassifyArgs {
 
 pub fn run(args: &ClassifyArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
     let labels = read_labels(&args.labels)?;
-    let paths = BackendPaths { firmware: args.firmware.as_deref(), mvnc_lib: args.mvnc_lib.as_deref() };
-    let mut backend = run::open_backend(args.backend, &args.graph, PrecisionArg::Fp16, &paths, tracer)?;
+    let mut backend = run::open_backend(args.backend, &args.graph, PrecisionArg::Fp16, &args.files, tracer)?;
     let [rows, cols, channels] = backend.input_shape();
     let size = args.size.unwrap_or(rows as usize);
     if rows != cols || size != rows as usize {

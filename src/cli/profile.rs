@@ -10,7 +10,7 @@ use ncs::profile::{html_report, profile};
 use ncs::{Error, Result};
 use serde_json::json;
 
-use super::run::{self, Backend, BackendPaths, PrecisionArg};
+use super::run::{self, Backend, PrecisionArg, StickFiles};
 use super::table::{Align, Table};
 use super::{grouped, Outcome};
 
@@ -28,12 +28,8 @@ pub struct ProfileArgs {
     /// Also write a self-contained HTML report here.
     #[arg(long)]
     pub html: Option<PathBuf>,
-    /// Firmware for --backend usb.
-    #[arg(long)]
-    pub firmware: Option<PathBuf>,
-    /// libmvnc for --backend sdk.
-    #[arg(long)]
-    pub mvnc_lib: Option<PathBuf>,
+    #[command(flatten)]
+    pub files: StickFiles,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -44,8 +40,7 @@ pub fn run(args: &ProfileArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
         return Err(Error::InvalidInput(format!("-n {}: expected 1..=100000", args.iterations)));
     }
     let blob = Blob::read(&args.graph)?;
-    let paths = BackendPaths { firmware: args.firmware.as_deref(), mvnc_lib: args.mvnc_lib.as_deref() };
-    let mut backend = run::open_backend(args.backend, &args.graph, PrecisionArg::Fp16, &paths, tracer)?;
+    let mut backend = run::open_backend(args.backend, &args.graph, PrecisionArg::Fp16, &args.files, tracer)?;
     let input = Weights::new(0).uniform(backend.input_shape().iter().product::<u32>() as usize, 1.0);
     let measured = bench::latency(backend.as_mut(), &input, 1, args.iterations, &mut |_| {})?;
     let stages = profile(&blob, &measured.stage_ms);

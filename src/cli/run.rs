@@ -52,12 +52,8 @@ pub struct RunArgs {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// Firmware for --backend usb (else $NCS_FIRMWARE, else NCSDK's install path).
-    #[arg(long)]
-    pub firmware: Option<PathBuf>,
-    /// libmvnc for --backend sdk (else $NCS_MVNC_LIB, else the usual NCSDK locations).
-    #[arg(long)]
-    pub mvnc_lib: Option<PathBuf>,
+    #[command(flatten)]
+    pub files: StickFiles,
 }
 
 /// Where an inference runs.
@@ -96,12 +92,12 @@ pub fn open_backend(
     kind: Backend,
     graph_path: &Path,
     precision: PrecisionArg,
-    paths: &BackendPaths<'_>,
+    files: &StickFiles,
     tracer: Option<&Tracer>,
 ) -> Result<Box<dyn backend::Backend>> {
     let bytes = std::fs::read(graph_path).map_err(|source| Error::Io { path: graph_path.to_owned(), source })?;
     ncs::blob::parse(&bytes).map_err(|source| Error::Blob { path: graph_path.to_owned(), source })?;
-    open_backend_bytes(kind, &bytes, precision, paths, tracer).map_err(|e| with_graph(graph_path, e))
+    open_backend_bytes(kind, &bytes, precision, files, tracer).map_err(|e| with_graph(graph_path, e))
 }
 
 /// Builds a backend for graph bytes (a validated file, or a generated prefix graph).
@@ -109,7 +105,7 @@ pub fn open_backend_bytes(
     kind: Backend,
     bytes: &[u8],
     precision: PrecisionArg,
-    paths: &BackendPaths<'_>,
+    files: &StickFiles,
     tracer: Option<&Tracer>,
 ) -> Result<Box<dyn backend::Backend>> {
     let blob = ncs::blob::parse(bytes)?;
@@ -123,21 +119,23 @@ pub fn open_backend_bytes(
         Backend::Emulator | Backend::Usb => {
             let bus = sticks::open_bus(emulated.then_some(1))?
                 .ok_or_else(|| Error::InvalidInput("no USB subsystem available: --backend usb needs a stick".into()))?;
-            let firmware = sticks::firmware_for(emulated, paths.firmware)?;
+            let firmware = sticks::firmware_for(emulated, files.firmware.as_deref())?;
             let name = if emulated { "emulator" } else { "usb" };
             Box::new(backend::Stick::open(name, bus.as_ref(), &firmware, bytes, &options)?)
         }
-        Backend::Sdk => Box::new(ncs::sdk::SdkStick::open(ncs::sdk::Mvnc::load(paths.mvnc_lib)?, bytes)?),
+        Backend::Sdk => Box::new(ncs::sdk::SdkStick::open(ncs::sdk::Mvnc::load(files.mvnc_lib.as_deref())?, bytes)?),
     })
 }
 
-/// Files some backends need.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct BackendPaths<'a> {
-    /// Firmware for `usb`.
-    pub firmware: Option<&'a Path>,
-    /// libmvnc for `sdk`.
-    pub mvnc_lib: Option<&'a Path>,
+/// Files the stick backends need, as options shared by every command that opens a backend.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct StickFiles {
+    /// Firmware for --backend usb (else $NCS_FIRMWARE, else NCSDK's install path).
+    #[arg(long)]
+    pub firmware: Option<PathBuf>,
+    /// libmvnc for --backend sdk (else $NCS_MVNC_LIB, else the usual NCSDK locations).
+    #[arg(long)]
+    pub mvnc_lib: Option<PathBuf>,
 }
 
 pub fn run(args: &RunArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
@@ -172,8 +170,7 @@ pub fn run(args: &RunArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
         };
         (outcome, executor.input_shape(), executor.output_shape(), "cpu")
     } else {
-        let paths = BackendPaths { firmware: args.firmware.as_deref(), mvnc_lib: args.mvnc_lib.as_deref() };
-        let mut backend = open_backend(args.backend, &args.graph, args.precision, &paths, tracer)?;
+        let mut backend = open_backend(args.backend, &args.graph, args.precision, &args.files, tracer)?;
         let input = load_input(&args.input_args(), backend.input_shape())?;
         let outcome = backend.infer(&input)?;
         (outcome, backend.input_shape(), backend.output_shape(), backend.name())

@@ -11,7 +11,7 @@ use ncs::{Error, Result};
 use serde_json::json;
 
 use super::preprocess::SchemeArg;
-use super::run::{self, Backend, BackendPaths, InputArgs, PrecisionArg};
+use super::run::{self, Backend, InputArgs, PrecisionArg, StickFiles};
 use super::Outcome;
 
 /// Options of `ncs verify`.
@@ -52,12 +52,8 @@ pub struct VerifyArgs {
     /// Side length for an image input.
     #[arg(long)]
     pub size: Option<usize>,
-    /// Firmware for --backend usb.
-    #[arg(long)]
-    pub firmware: Option<PathBuf>,
-    /// libmvnc for --backend sdk.
-    #[arg(long)]
-    pub mvnc_lib: Option<PathBuf>,
+    #[command(flatten)]
+    pub files: StickFiles,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -96,13 +92,13 @@ pub fn run(args: &VerifyArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
     // Both sides see the same fp16 tensor.
     let input: Vec<f32> = input.iter().map(|&v| half::f16::from_f32(v).to_f32()).collect();
     let expected = reference.run(&input)?.output;
-    let paths = BackendPaths { firmware: args.firmware.as_deref(), mvnc_lib: args.mvnc_lib.as_deref() };
-    let mut backend = run::open_backend(args.backend, &args.graph, PrecisionArg::Fp16, &paths, tracer)?;
+    let mut backend = run::open_backend(args.backend, &args.graph, PrecisionArg::Fp16, &args.files, tracer)?;
     let tested = backend.infer(&input)?.output;
     drop(backend);
     let comparison = verify::compare(&tested, &expected, &criteria)?;
     let divergence = if !comparison.pass && args.bisect {
-        let mut open = |bytes: &[u8]| run::open_backend_bytes(args.backend, bytes, PrecisionArg::Fp16, &paths, tracer);
+        let mut open =
+            |bytes: &[u8]| run::open_backend_bytes(args.backend, bytes, PrecisionArg::Fp16, &args.files, tracer);
         verify::bisect(&blob, &input, &criteria, &mut open)?
     } else {
         None
