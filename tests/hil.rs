@@ -8,7 +8,7 @@
 //! `NCS_HIL=1 NCS_FIRMWARE=/path/MvNCAPI.mvcmd cargo test --test hil -- --ignored`.
 
 use half::f16;
-use ncs::blob::Blob;
+use ncs::blob::{Blob, BufferRef, Location, StageType};
 use ncs::device::usb::UsbBus;
 use ncs::device::{Bus, Device, Firmware, OpenOptions};
 use ncs::graph::{Activation, GraphBuilder, Padding};
@@ -85,14 +85,138 @@ fn fp16_accumulation() -> Probe {
     Probe { name: "hil_fp16_accumulation", blob: g.finish(y).unwrap(), input, alternative: vec![2048.0] }
 }
 
+/// Appends an operation-parameter buffer to a blob's data section (64-byte aligned).
+fn add_params(blob: &mut Blob, bytes: &[u8]) -> BufferRef {
+    let pointer = blob.data.len() as u32;
+    blob.data.extend_from_slice(bytes);
+    blob.data.resize(blob.data.len().next_multiple_of(64), 0);
+    BufferRef { location: Location::Blob, pointer }
+}
+
+fn ramp(n: usize) -> Vec<f32> {
+    (0..n).map(|i| i as f32 * 0.25).collect()
+}
+
+/// HWC values in channel-major order.
+fn to_chw(v: &[f32], h: usize, w: usize, c: usize) -> Vec<f32> {
+    (0..c).flat_map(|ch| (0..h * w).map(move |p| v[p * c + ch])).collect()
+}
+
+/// toplanemajor on 2×3×2: the reference flattens HWC → CHW; the alternative keeps HWC order.
+fn toplanemajor_order() -> Probe {
+    let mut g = GraphBuilder::new("hil_toplanemajor_order", [2, 3, 2]);
+    let x = g.input();
+    let y = g.unary("flatten", StageType::Copy, x).unwrap();
+    let mut blob = g.finish(y).unwrap();
+    blob.stages[0].op = StageType::ToPlaneMajor;
+    let input = ramp(12);
+    Probe { name: "hil_toplanemajor_order", blob, alternative: input.clone(), input }
+}
+
+/// reshape on 2×3×2: the reference writes the HWC values in order; the alternative (Caffe's
+/// CHW view) would reorder them.
+fn reshape_order() -> Probe {
+    let mut g = GraphBuilder::new("hil_reshape_order", [2, 3, 2]);
+    let x = g.input();
+    let y = g.unary("reshape", StageType::Copy, x).unwrap();
+    let mut blob = g.finish(y).unwrap();
+    blob.stages[0].op = StageType::Reshape;
+    let input = ramp(12);
+    Probe { name: "hil_reshape_order", blob, alternative: to_chw(&input, 2, 3, 2), input }
+}
+
+/// crop of 4×5×3 to 2×2×3 at opParams [1, 2, 0]: the reference reads them as
+/// [rows, columns, channels]; the alternative as [columns, rows, channels].
+fn crop_offsets() -> Probe {
+    let mut g = GraphBuilder::new("hil_crop_offsets", [4, 5, 3]);
+    let x = g.input();
+    let y = g.avg_pool("crop", x, [3, 4], [1, 1], Padding::Valid).unwrap(); // 2×2×3 output
+    let mut blob = g.finish(y).unwrap();
+    let params: Vec<u8> = [1u32, 2, 0].iter().flat_map(|v| v.to_le_bytes()).collect();
+    blob.stages[0].op_params = add_params(&mut blob, &params);
+    blob.stages[0].op = StageType::Crop;
+    let input = ramp(60);
+    let at = |r: usize, c: usize, ch: usize| input[(r * 5 + c) * 3 + ch];
+    let alternative = (0..12).map(|i| at(i / 6 + 2, (i / 3) % 2 + 1, i % 3)).collect();
+    Probe { name: "hil_crop_offsets", blob, input, alternative }
+}
+
+/// LRN with an even window n = 4 over 6 channels: the reference sums channels
+/// c−1 … c+2; the alternative c−2 … c+1.
+fn lrn_even_window() -> Probe {
+    let mut g = GraphBuilder::new("hil_lrn_even_window", [1, 1, 6]);
+    let x = g.input();
+    let y = g.lrn("lrn", x, 1, 1.0, 0.5, 0.75).unwrap();
+    let mut blob = g.finish(y).unwrap();
+    blob.stages[0].kernel_x = 4;
+    let input: Vec<f32> = vec![1.0, 2.0, 3.0, 0.5, 3.0, 1.0];
+    // Stored α' = 0.5·3 (from depth_radius 1), so α'/n = 1.5/4 with n = 4.
+    let alternative = (0..6)
+        .map(|c: usize| {
+            let sum: f32 = (c.saturating_sub(2)..=(c + 1).min(5)).map(|d| input[d] * input[d]).sum();
+            input[c] / (1.0 + 1.5 / 4.0 * sum).powf(0.75)
+        })
+        .collect();
+    Probe { name: "hil_lrn_even_window", blob, input, alternative }
+}
+
+/// TF quirk 2: a sigmoid whose record claims 3 output channels from a 1-channel input. The
+/// reference reads the input through its strides with the output's dims (overlapping reads);
+/// the alternative would repeat each pixel's value in all three channels.
+fn quirk_dims() -> Probe {
+    let mut g = GraphBuilder::new("hil_quirk_dims", [4, 4, 1]);
+    let x = g.input();
+    let a = g.unary("copy", StageType::Copy, x).unwrap();
+    let y = g.unary("sigmoid", StageType::Sigmoid, a).unwrap();
+    let mut blob = g.finish(y).unwrap();
+    let out = &mut blob.stages[1].output;
+    out.dims.z = 3;
+    out.strides = out.dims.hwc_strides();
+    let input = ramp(16);
+    let sigmoid = |v: f32| 1.0 / (1.0 + (-v).exp());
+    let alternative = (0..48).map(|i| sigmoid(input[i / 3])).collect();
+    Probe { name: "hil_quirk_dims", blob, input, alternative }
+}
+
+/// max_with_const with three constants for three channels: the reference takes one per
+/// channel; the alternative would broadcast the first.
+fn const_operands() -> Probe {
+    let mut g = GraphBuilder::new("hil_const_operands", [1, 2, 3]);
+    let x = g.input();
+    let y = g.scale("max", x, &[0.5, 2.0, -1.0], None, Activation::None).unwrap();
+    let mut blob = g.finish(y).unwrap();
+    blob.stages[0].op = StageType::MaxWithConst;
+    let input = vec![0.0, 1.0, 0.0, 3.0, 0.0, -2.0];
+    let alternative = input.iter().map(|v: &f32| v.max(0.5)).collect();
+    Probe { name: "hil_const_operands", blob, input, alternative }
+}
+
 fn probes() -> Vec<Probe> {
-    vec![avg_pool_divisor(), tf_same_split(), max_pool_padding(), fp16_accumulation()]
+    vec![
+        avg_pool_divisor(),
+        tf_same_split(),
+        max_pool_padding(),
+        fp16_accumulation(),
+        toplanemajor_order(),
+        reshape_order(),
+        crop_offsets(),
+        lrn_even_window(),
+        quirk_dims(),
+        const_operands(),
+    ]
 }
 
 #[test]
 fn probes_run_on_the_reference_and_discriminate() {
     let listed: Vec<&str> = ncs::reference::semantics::CHOICES.iter().map(|c| c.hil_test).collect();
-    for probe in probes() {
+    let probes = probes();
+    for choice in &listed {
+        assert!(probes.iter().any(|p| p.name == *choice), "no probe settles {choice}");
+    }
+    for probe in probes {
+        // Probes are written and parsed like any graph sent to a stick.
+        let bytes = ncs::blob::write(&probe.blob).unwrap();
+        assert_eq!(ncs::blob::parse(&bytes).unwrap(), probe.blob, "{}", probe.name);
         assert!(listed.contains(&probe.name), "{} is not in semantics::CHOICES", probe.name);
         let out = reference(&probe);
         assert_eq!(out.len(), probe.alternative.len(), "{}", probe.name);
