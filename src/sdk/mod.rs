@@ -9,7 +9,7 @@
 mod bindings;
 
 use std::ffi::{c_void, CStr, CString};
-use std::os::raw::{c_char, c_uint};
+use std::os::raw::{c_char, c_int, c_uint};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -148,47 +148,54 @@ impl SdkStick {
 
     /// Per-stage times of the last inference (MVNC_TIME_TAKEN), copied out.
     fn time_taken(&self) -> Result<Vec<f32>> {
-        let mut ptr: *const f32 = std::ptr::null();
-        let mut len: c_uint = std::mem::size_of::<*const f32>() as c_uint;
-        // SAFETY: TIME_TAKEN writes one pointer into `ptr` and the byte count into `len`.
-        let status = unsafe {
-            (self.lib.api.mvncGetGraphOption)(
-                self.graph,
-                mvncGraphOptions_MVNC_TIME_TAKEN as i32,
-                (&mut ptr as *mut *const f32).cast(),
-                &mut len,
-            )
-        };
-        check("mvncGetGraphOption(TIME_TAKEN)", status)?;
-        let count = (len as usize / 4).min(self.stages);
-        if ptr.is_null() {
-            return Ok(Vec::new());
-        }
-        // SAFETY: the library guarantees `len` bytes of floats at `ptr` until the next call.
-        Ok(unsafe { std::slice::from_raw_parts(ptr, count) }.to_vec())
+        let get = self.lib.api.mvncGetGraphOption;
+        self.float_option(
+            get,
+            self.graph,
+            mvncGraphOptions_MVNC_TIME_TAKEN,
+            "mvncGetGraphOption(TIME_TAKEN)",
+            self.stages,
+        )
     }
 
     /// The 25 temperatures (MVNC_THERMAL_STATS), copied out.
     fn thermal(&self) -> Result<Vec<f32>> {
+        let get = self.lib.api.mvncGetDeviceOption;
+        self.float_option(
+            get,
+            self.device,
+            mvncDeviceOptions_MVNC_THERMAL_STATS,
+            "mvncGetDeviceOption(THERMAL_STATS)",
+            25,
+        )
+    }
+
+    /// Reads an option whose value is a pointer to floats and copies at most `max` of them out
+    /// before another call can move or overwrite them.
+    fn float_option(
+        &self,
+        get: GetOption,
+        handle: *mut c_void,
+        option: u32,
+        call: &str,
+        max: usize,
+    ) -> Result<Vec<f32>> {
         let mut ptr: *const f32 = std::ptr::null();
         let mut len: c_uint = std::mem::size_of::<*const f32>() as c_uint;
-        // SAFETY: THERMAL_STATS writes one pointer into `ptr` and the byte count into `len`.
-        let status = unsafe {
-            (self.lib.api.mvncGetDeviceOption)(
-                self.device,
-                mvncDeviceOptions_MVNC_THERMAL_STATS as i32,
-                (&mut ptr as *mut *const f32).cast(),
-                &mut len,
-            )
-        };
-        check("mvncGetDeviceOption(THERMAL_STATS)", status)?;
+        // SAFETY: `handle` came from the library; pointer-valued options write one pointer into
+        // `ptr` and the byte count it points to into `len`.
+        let status = unsafe { get(handle, option as c_int, (&mut ptr as *mut *const f32).cast(), &mut len) };
+        check(call, status)?;
         if ptr.is_null() {
             return Ok(Vec::new());
         }
-        // SAFETY: the library guarantees `len` (100) bytes of floats at `ptr`.
-        Ok(unsafe { std::slice::from_raw_parts(ptr, (len as usize / 4).min(25)) }.to_vec())
+        // SAFETY: the library guarantees `len` bytes of floats at `ptr` until its next call.
+        Ok(unsafe { std::slice::from_raw_parts(ptr, (len as usize / 4).min(max)) }.to_vec())
     }
 }
+
+/// The shape of mvncGetGraphOption and mvncGetDeviceOption.
+type GetOption = unsafe extern "C" fn(*mut c_void, c_int, *mut c_void, *mut c_uint) -> mvncStatus;
 
 impl Backend for SdkStick {
     fn name(&self) -> &'static str {
