@@ -146,7 +146,7 @@ impl Executor {
         let mut stage_times = Vec::with_capacity(self.steps.len());
         for step in &self.steps {
             let started = Instant::now();
-            run_step(step, &mut self.arenas, &mut self.scratch);
+            run_step(step, &self.arenas, &mut self.scratch);
             if round {
                 round_to_fp16(&mut self.scratch.output);
             }
@@ -165,9 +165,15 @@ impl Executor {
 }
 
 /// Gathers a step's operands, computes into `scratch.output`, applies bias and activation.
-fn run_step(step: &Step, arenas: &mut Arenas, scratch: &mut Scratch) {
-    let Scratch { input, output, second, columns } = scratch;
-    arenas.gather(&step.input, input);
+/// A dense input is read in place; only strided views are copied out.
+fn run_step(step: &Step, arenas: &Arenas, scratch: &mut Scratch) {
+    let Scratch { input: gathered, output, second, columns } = scratch;
+    let input: &[f32] = if step.input.is_dense() {
+        &arenas.slice(step.input.arena)[step.input.offset..step.input.offset + step.input.len()]
+    } else {
+        arenas.gather(&step.input, gathered);
+        gathered
+    };
     output.clear();
     output.resize(step.out_shape.len(), 0.0);
     let blob = &arenas.blob;
