@@ -96,7 +96,14 @@ pub fn open_backend(
     tracer: Option<&Tracer>,
 ) -> Result<Box<dyn backend::Backend>> {
     let bytes = std::fs::read(graph_path).map_err(|source| Error::Io { path: graph_path.to_owned(), source })?;
-    ncs::blob::parse(&bytes).map_err(|source| Error::Blob { path: graph_path.to_owned(), source })?;
+    let named = |source| Error::Blob { path: graph_path.to_owned(), source };
+    if kind == Backend::Cpu {
+        // Parse the file's own buffer (no copy of the data section): the executor then holds
+        // the only other copy of the weights.
+        let blob = ncs::blob::parse_owned(bytes).map_err(named)?;
+        return Ok(Box::new(backend::Cpu::new(&blob, precision.into()).map_err(|e| with_graph(graph_path, e))?));
+    }
+    ncs::blob::parse(&bytes).map_err(named)?;
     open_backend_bytes(kind, &bytes, precision, files, tracer).map_err(|e| with_graph(graph_path, e))
 }
 
@@ -108,14 +115,13 @@ pub fn open_backend_bytes(
     files: &StickFiles,
     tracer: Option<&Tracer>,
 ) -> Result<Box<dyn backend::Backend>> {
-    let blob = ncs::blob::parse(bytes)?;
     if kind != Backend::Cpu && precision == PrecisionArg::Fp32 {
         return Err(Error::InvalidInput("sticks compute in fp16; --precision fp32 needs --backend cpu".into()));
     }
     let options = OpenOptions { tracer: tracer.cloned(), ..OpenOptions::default() };
     let emulated = kind == Backend::Emulator;
     Ok(match kind {
-        Backend::Cpu => Box::new(backend::Cpu::new(&blob, precision.into())?),
+        Backend::Cpu => Box::new(backend::Cpu::new(&ncs::blob::parse(bytes)?, precision.into())?),
         Backend::Emulator | Backend::Usb => {
             let bus = sticks::open_bus(emulated.then_some(1))?
                 .ok_or_else(|| Error::InvalidInput("no USB subsystem available: --backend usb needs a stick".into()))?;
