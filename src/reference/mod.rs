@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 
 use arena::{decode_fp16, round_to_fp16, Arenas, View};
 use ops::elementwise::{self, bias_activation};
-use ops::{conv, deconv, depthwise, fc, layout, lrn, pool, softmax, Shape};
+use ops::{conv, deconv, depthwise, fc, layout, lrn, pool, softmax};
 use plan::{ArenaSizes, Kernel, Step};
 
 /// How stage outputs are stored.
@@ -152,11 +152,10 @@ impl Executor {
             }
             self.arenas.scatter(&step.output, &self.scratch.output, false);
             stage_times.push(started.elapsed());
-            let s = step.out_shape;
             observer(StageOutput {
                 index: step.index,
                 name: &step.name,
-                shape: [s.rows, s.cols, s.channels],
+                shape: step.out_shape.to_array(),
                 values: &self.scratch.output,
             });
         }
@@ -241,11 +240,4 @@ fn run_step(step: &Step, arenas: &Arenas, scratch: &mut Scratch) {
     }
     let bias = step.bias.as_ref().map(|r| &arenas.blob[r.clone()]);
     bias_activation(output, channels, bias, step.activation);
-}
-
-impl Shape {
-    /// As `[rows, columns, channels]`.
-    pub fn to_array(self) -> [usize; 3] {
-        [self.rows, self.cols, self.channels]
-    }
 }

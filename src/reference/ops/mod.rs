@@ -46,6 +46,11 @@ impl Shape {
     pub fn pixels(&self) -> usize {
         self.rows * self.cols
     }
+
+    /// As `[rows, columns, channels]`.
+    pub fn to_array(self) -> [usize; 3] {
+        [self.rows, self.cols, self.channels]
+    }
 }
 
 /// A sliding window: kernel, stride, leading padding and dilation, each `[rows, columns]`.
