@@ -84,12 +84,7 @@ pub fn compare(tested: &[f32], reference: &[f32], criteria: &Criteria) -> Result
     let rms = (errors.iter().map(|e| e * e).sum::<f64>() / n).sqrt();
     let beyond = errors.iter().filter(|&&e| pct(e) > criteria.value_threshold_pct || e.is_nan()).count();
     let classifier = count > 1;
-    let top = |v: &[f32], k: usize| {
-        let mut order: Vec<usize> = (0..v.len()).collect();
-        order.sort_by(|&a, &b| v[b].total_cmp(&v[a]).then(a.cmp(&b)));
-        order.truncate(k);
-        order
-    };
+    let top = |v: &[f32], k: usize| top_k(v, k).into_iter().map(|(i, _)| i).collect::<Vec<_>>();
     let top1_agrees = classifier.then(|| top(tested, 1) == top(reference, 1));
     let top5_overlap = (count >= 5).then(|| {
         let theirs = top(reference, 5);
@@ -113,6 +108,13 @@ pub fn compare(tested: &[f32], reference: &[f32], criteria: &Criteria) -> Result
         && c.l2_error_pct <= criteria.l2_error_pct
         && c.beyond_pct <= criteria.beyond_allowed_pct;
     Ok(c)
+}
+
+/// Indices and values of the `k` largest outputs, largest first (ties by lower index).
+pub fn top_k(values: &[f32], k: usize) -> Vec<(usize, f32)> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
+    order.into_iter().take(k).map(|i| (i, values[i])).collect()
 }
 
 /// The first `stages` stages of a blob, the last one writing its output, densely, to the

@@ -166,12 +166,7 @@ fn inception_v3_matches_tensorflow_logits() {
     let want = expected("inception_v3");
     assert_eq!(want.len(), CLASSES as usize);
     let logits_stage = blob.stages.len() - 2;
-    let top5 = |v: &[f32]| {
-        let mut order: Vec<usize> = (0..v.len()).collect();
-        order.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
-        order.truncate(5);
-        order
-    };
+    let top5 = |v: &[f32]| ncs::verify::top_k(v, 5).into_iter().map(|(i, _)| i).collect::<Vec<_>>();
     for precision in [Precision::Fp32, Precision::Fp16] {
         let mut executor = Executor::new(&blob, precision).unwrap();
         let mut logits = Vec::new();

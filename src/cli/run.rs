@@ -7,6 +7,7 @@ use ncs::blob::Blob;
 use ncs::device::trace::Tracer;
 use ncs::device::OpenOptions;
 use ncs::reference::{Executor, Precision, StageOutput};
+pub use ncs::verify::top_k;
 use ncs::{npy, Error, Result};
 use serde_json::json;
 
@@ -292,13 +293,6 @@ fn read_npy_input(path: &Path, expected: [u32; 3]) -> Result<Vec<f32>> {
 fn read_labels(path: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
     Ok(text.lines().map(|l| l.trim().to_owned()).collect())
-}
-
-/// Indices and values of the `k` largest outputs, largest first (ties by lower index).
-pub fn top_k(values: &[f32], k: usize) -> Vec<(usize, f32)> {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
-    order.into_iter().take(k).map(|i| (i, values[i])).collect()
 }
 
 fn sanitize(name: &str) -> String {
