@@ -388,6 +388,18 @@ impl GraphBuilder {
             stage.input = Tensor { dims, strides, ..input };
             if let Some(second) = draft.second {
                 let t = self.locate(&places, self.full(second));
+                // The record has no strides of its own for the second operand: it is read
+                // through the first operand's, so both must be laid out alike.
+                if t.strides != stage.input.strides {
+                    return Err(invalid(
+                        &stage.name_text(),
+                        format!(
+                            "the operands are laid out differently (strides {:?} and {:?}); \
+                             an eltwise record reads both with the first's",
+                            stage.input.strides, t.strides
+                        ),
+                    ));
+                }
                 stage.taps.location = t.location;
                 stage.taps.pointer = t.pointer;
             }
@@ -645,4 +657,25 @@ fn u8_of(name: &str, value: u32) -> Result<u8> {
 
 fn i8_of(name: &str, value: u32) -> Result<i8> {
     i8::try_from(value).map_err(|_| invalid(name, format!("kernel {value} does not fit the i8 radix field")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eltwise_operands_must_share_a_layout() {
+        let mut g = GraphBuilder::new("mixed_layouts", [4, 4, 2]);
+        let x = g.input();
+        let w = [0.5f32; 2 * 2];
+        let a = g.conv("a", x, [1, 1], [1, 1], Padding::Same, &w, None, Activation::None).unwrap();
+        let b = g.conv("b", x, [1, 1], [1, 1], Padding::Same, &w, None, Activation::None).unwrap();
+        let plain = g.conv("c", x, [1, 1], [1, 1], Padding::Same, &w, None, Activation::None).unwrap();
+        // `a` becomes channels 0..2 of a 4-channel buffer: its channel stride differs from `plain`'s.
+        let joined = g.concat(&[a, b]).unwrap();
+        let sum = g.eltwise("sum", StageType::EltwiseSum, a, plain).unwrap();
+        let out = g.concat(&[sum, joined]);
+        let err = g.finish(out.unwrap()).unwrap_err().to_string();
+        assert!(err.contains("'sum'") && err.contains("laid out differently"), "{err}");
+    }
 }
