@@ -3,11 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use half::f16;
-
 use crate::blob::{self, Blob};
 use crate::device::{Bus, Device, Firmware, OpenOptions, Telemetry};
 use crate::error::{Error, Result};
+use crate::fp16;
 use crate::reference::{Executor, Precision};
 
 /// The result of one inference on any backend.
@@ -152,12 +151,11 @@ impl Backend for Stick {
 
     fn infer(&mut self, input: &[f32]) -> Result<Outcome> {
         let started = Instant::now();
-        let halves: Vec<f16> = input.iter().map(|&v| f16::from_f32(v)).collect();
-        self.device.load_tensor(&halves, 0)?;
+        self.device.load_tensor(&fp16::halves_from_f32(input), 0)?;
         let (output, _) = self.device.get_result()?;
         let telemetry = self.device.telemetry().clone();
         Ok(Outcome {
-            output: output.iter().map(|v| v.to_f32()).collect(),
+            output: fp16::halves_to_f32(&output),
             stage_ms: telemetry.stage_ms.iter().map(|&v| f64::from(v)).collect(),
             wall: started.elapsed(),
             telemetry: Some(telemetry),
@@ -166,7 +164,7 @@ impl Backend for Stick {
 
     /// Keeps two inferences in flight, as the stick's double buffering allows.
     fn pipelined(&mut self, input: &[f32], count: usize) -> Result<()> {
-        let halves: Vec<f16> = input.iter().map(|&v| f16::from_f32(v)).collect();
+        let halves = fp16::halves_from_f32(input);
         let mut queued = 0;
         for i in 0..count {
             if queued == 2 {

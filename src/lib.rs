@@ -19,6 +19,7 @@ pub mod bench;
 pub mod blob;
 pub mod device;
 pub mod error;
+pub mod fp16;
 pub mod graph;
 pub mod npy;
 pub mod preprocess;

@@ -6,8 +6,6 @@
 
 use std::path::Path;
 
-use half::f16;
-
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8] = b"\x93NUMPY";
@@ -63,7 +61,7 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Array, String> {
     }
     let values = match descr {
         "<f4" => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-        "<f2" => data.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        "<f2" => crate::fp16::decode(data),
         "<f8" => data.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32).collect(),
         _ => data.iter().map(|&b| f32::from(b)).collect(),
     };

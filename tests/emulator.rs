@@ -7,6 +7,7 @@ use half::f16;
 use ncs::blob::{self, Blob};
 use ncs::device::emulator::{SoftBus, SOFT_FIRMWARE};
 use ncs::device::{Device, DeviceError, Firmware, GraphOptions, OpenOptions};
+use ncs::fp16;
 use ncs::graph::samples::Weights;
 use ncs::reference::{Executor, Precision};
 
@@ -26,9 +27,8 @@ fn cases(bytes: &[u8], count: usize, seed: u64) -> Vec<(Vec<f16>, Vec<f16>)> {
     let mut w = Weights::new(seed);
     (0..count)
         .map(|_| {
-            let input: Vec<f16> = w.uniform(len, 1.0).into_iter().map(f16::from_f32).collect();
-            let as_f32: Vec<f32> = input.iter().map(|v| v.to_f32()).collect();
-            let out = exec.run(&as_f32).unwrap().output.into_iter().map(f16::from_f32).collect();
+            let input = fp16::halves_from_f32(&w.uniform(len, 1.0));
+            let out = fp16::halves_from_f32(&exec.run(&fp16::halves_to_f32(&input)).unwrap().output);
             (input, out)
         })
         .collect()
@@ -139,7 +139,7 @@ fn the_blob_sent_is_the_blob_run() {
     let digit =
         ncs::npy::read(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/digits/w2.6_s0.00_3.npy"))
             .unwrap();
-    let input: Vec<f16> = digit.values.iter().map(|&v| f16::from_f32(v)).collect();
+    let input = fp16::halves_from_f32(&digit.values);
     device.load_tensor(&input, 3).unwrap();
     let (out, _) = device.get_result().unwrap();
     let best = (0..10).max_by(|&a, &b| out[a].total_cmp(&out[b])).unwrap();

@@ -7,7 +7,6 @@
 //! without hardware they are reported as ignored, never as passed. On a real stick:
 //! `NCS_HIL=1 NCS_FIRMWARE=/path/MvNCAPI.mvcmd cargo test --test hil -- --ignored`.
 
-use half::f16;
 use ncs::blob::{Blob, BufferRef, Location, StageType};
 use ncs::device::usb::UsbBus;
 use ncs::device::{Bus, Device, Firmware, OpenOptions};
@@ -236,11 +235,10 @@ fn real_stick() -> Device {
 
 fn on_stick(device: &mut Device, blob: &Blob, input: &[f32]) -> Vec<f32> {
     device.allocate_graph(&ncs::blob::write(blob).unwrap()).unwrap();
-    let halves: Vec<f16> = input.iter().map(|&v| f16::from_f32(v)).collect();
-    device.load_tensor(&halves, 0).unwrap();
+    device.load_tensor(&ncs::fp16::halves_from_f32(input), 0).unwrap();
     let (out, _) = device.get_result().unwrap();
     device.deallocate_graph();
-    out.iter().map(|v| v.to_f32()).collect()
+    ncs::fp16::halves_to_f32(&out)
 }
 
 #[test]
@@ -269,7 +267,7 @@ fn full_flow_on_a_real_stick_agrees_with_the_reference() {
     let input = ncs::npy::read(&path.with_file_name("tiny_cnn.input.npy")).unwrap().values;
     let want = Executor::new(&blob, Precision::Fp16).unwrap().run(&input).unwrap().output;
     device.allocate_graph(&ncs::blob::write(&blob).unwrap()).unwrap();
-    let halves: Vec<f16> = input.iter().map(|&v| f16::from_f32(v)).collect();
+    let halves = ncs::fp16::halves_from_f32(&input);
     device.load_tensor(&halves, 0).unwrap();
     for i in 0..100u64 {
         device.load_tensor(&halves, i + 1).unwrap();

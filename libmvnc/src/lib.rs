@@ -19,7 +19,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use half::f16;
 use ncs::device::{DeviceError, GraphOptions, UsbError};
 use registry::{Entry, GraphBuffers, Library, Slot, DEBUG_LEN, OPTIMISATION_LEN, THERMAL_COUNT};
 
@@ -220,7 +219,7 @@ pub unsafe extern "C" fn mvncLoadTensor(
         let Some(slot) = lib.graph(graph_handle as usize) else { return status::INVALID_PARAMETERS };
         // SAFETY: the caller provides `length` readable bytes of fp16.
         let bytes = unsafe { std::slice::from_raw_parts(input.cast::<u8>(), length as usize) };
-        let halves: Vec<f16> = bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]])).collect();
+        let halves = ncs::fp16::halves_from_bytes(bytes);
         // Wait for a free slot (or give up at once in non-blocking mode).
         let mut guard = match slot.wait_until(graph_handle as usize, |in_flight| in_flight < 2, status::BUSY) {
             Ok(guard) => guard,

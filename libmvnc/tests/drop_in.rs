@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use half::f16;
 use ncs::backend::Backend;
 use ncs::reference::{Executor, Precision};
 
@@ -41,17 +40,16 @@ fn library() -> PathBuf {
 fn fixture(name: &str) -> (PathBuf, PathBuf, PathBuf, Vec<f32>) {
     let graph = root().join("graphs/tiny_cnn.graph");
     let input = ncs::npy::read(&root().join("graphs/tiny_cnn.input.npy")).unwrap().values;
-    let halves: Vec<f16> = input.iter().map(|&v| f16::from_f32(v)).collect();
-    let as_f32: Vec<f32> = halves.iter().map(|v| v.to_f32()).collect();
+    let mut as_f32 = input;
+    ncs::fp16::round(&mut as_f32);
     let blob = ncs::blob::Blob::read(&graph).unwrap();
     let want = Executor::new(&blob, Precision::Fp16).unwrap().run(&as_f32).unwrap().output;
     let dir = std::env::temp_dir().join(format!("ncs-dropin-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let input_path = dir.join("input.f16");
     let expected_path = dir.join("expected.f16");
-    std::fs::write(&input_path, halves.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
-    std::fs::write(&expected_path, want.iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect::<Vec<u8>>())
-        .unwrap();
+    std::fs::write(&input_path, ncs::fp16::encode(&as_f32)).unwrap();
+    std::fs::write(&expected_path, ncs::fp16::encode(&want)).unwrap();
     (graph, input_path, expected_path, want)
 }
 

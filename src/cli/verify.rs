@@ -90,7 +90,8 @@ pub fn run(args: &VerifyArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
     let input_args = InputArgs { input: &args.input, preprocess: args.preprocess, size: args.size, seed: 0 };
     let input = run::load_input(&input_args, reference.input_shape())?;
     // Both sides see the same fp16 tensor.
-    let input: Vec<f32> = input.iter().map(|&v| half::f16::from_f32(v).to_f32()).collect();
+    let mut input = input;
+    ncs::fp16::round(&mut input);
     let expected = reference.run(&input)?.output;
     let mut backend = run::open_backend(args.backend, &args.graph, PrecisionArg::Fp16, &args.files, tracer)?;
     let tested = backend.infer(&input)?.output;

@@ -269,7 +269,7 @@ impl Device {
             self.link.set(Buffer::Config, false, &config.encode())?;
             self.graph_mut()?.config_sent = Some(config);
         }
-        let bytes: Vec<u8> = input.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let bytes = crate::fp16::halves_to_bytes(input);
         self.link.set(slot, hostready, &bytes)?;
         let g = self.graph_mut()?;
         g.queued.push_back(user);
@@ -297,7 +297,7 @@ impl Device {
         if !self.telemetry.debug.is_empty() {
             return Err(DeviceError::Firmware { stick: self.name(), message: self.telemetry.debug.clone() });
         }
-        let values = output.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]])).collect();
+        let values = crate::fp16::halves_from_bytes(&output);
         Ok((values, user))
     }
 

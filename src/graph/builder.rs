@@ -17,8 +17,6 @@
 //! (2K, 2K, 2), concatenation by shared output buffers with channel offsets.
 //! Shapes given to and returned by the builder are `[rows, columns, channels]`.
 
-use half::f16;
-
 use crate::blob::{
     layout, validate, Blob, BufferRef, Dims, Header, Location, PadStyle, PostOp, Stage, StageType, Tensor,
 };
@@ -290,7 +288,7 @@ impl GraphBuilder {
         let n = 2 * u32::from(depth_radius) + 1;
         let mut stage = Stage::with_defaults(name, StageType::Lrn);
         stage.kernel_x = i8_of(name, n)?;
-        stage.bias = self.constant_buffer(&fp16_bytes(&[bias, alpha * n as f32, beta, 0.0]));
+        stage.bias = self.constant_buffer(&crate::fp16::encode(&[bias, alpha * n as f32, beta, 0.0]));
         let out = self.new_tensor(self.dims(x));
         Ok(self.push(stage, self.full(x), None, out))
     }
@@ -301,7 +299,7 @@ impl GraphBuilder {
             return Err(invalid(name, format!("{} slopes for {} channels", slopes.len(), self.dims(x).z)));
         }
         let mut stage = Stage::with_defaults(name, StageType::PRelu);
-        stage.bias = self.constant_buffer(&fp16_bytes(slopes));
+        stage.bias = self.constant_buffer(&crate::fp16::encode(slopes));
         let out = self.new_tensor(self.dims(x));
         Ok(self.push(stage, self.full(x), None, out))
     }
@@ -518,12 +516,12 @@ impl GraphBuilder {
         name: &str,
     ) -> Result<()> {
         stage.taps.location = Location::Blob;
-        stage.taps.pointer = self.constant_buffer(&fp16_bytes(weights)).pointer;
+        stage.taps.pointer = self.constant_buffer(&crate::fp16::encode(weights)).pointer;
         if let Some(bias) = bias {
             if bias.len() as u64 != u64::from(k) {
                 return Err(invalid(name, format!("{} bias values for {k} outputs", bias.len())));
             }
-            stage.bias = self.constant_buffer(&fp16_bytes(bias));
+            stage.bias = self.constant_buffer(&crate::fp16::encode(bias));
         }
         let (post_op, param) = match activation {
             Activation::None if bias.is_some() => (PostOp::Bias, 0),
@@ -636,11 +634,6 @@ fn deconv_out(len: u32, kernel: u32, stride: u32, pad: u32, name: &str) -> Resul
         .ok()
         .filter(|&o| o > 0)
         .ok_or_else(|| invalid(name, format!("deconvolution output length {out}")))
-}
-
-/// fp16 little-endian bytes, rounded to nearest even as numpy's `astype(float16)` does.
-pub(crate) fn fp16_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|&v| f16::from_f32(v).to_le_bytes()).collect()
 }
 
 fn invalid(stage: &str, message: String) -> Error {

@@ -4,9 +4,6 @@
 //! Holding f32 lets one layout serve both precisions: in fp16 mode every value written is first
 //! rounded to fp16, which is exactly what storing it in the stick's fp16 memory does.
 
-use half::f16;
-use half::slice::HalfFloatSliceExt;
-
 use crate::blob::{Arena, Dims, Tensor};
 
 /// Where a view points: the arena and the element offset of element (0, 0, 0).
@@ -141,7 +138,7 @@ impl Arenas {
             let target = &mut dst[view.offset..view.offset + view.len()];
             target.copy_from_slice(values);
             if round {
-                round_to_fp16(target);
+                crate::fp16::round(target);
             }
             return;
         }
@@ -152,34 +149,11 @@ impl Arenas {
                 let base = view.offset + y * sy + x * sx;
                 for z in 0..d.z as usize {
                     let v = *src.next().expect("length checked");
-                    dst[base + z * sz] = if round { f16::from_f32(v).to_f32() } else { v };
+                    dst[base + z * sz] = if round { crate::fp16::round_one(v) } else { v };
                 }
             }
         }
     }
-}
-
-/// Rounds every value to the nearest fp16 (ties to even), in place.
-pub fn round_to_fp16(values: &mut [f32]) {
-    let mut halves = [f16::ZERO; 1024];
-    for chunk in values.chunks_mut(halves.len()) {
-        let h = &mut halves[..chunk.len()];
-        h.convert_from_f32_slice(chunk);
-        h.convert_to_f32_slice(chunk);
-    }
-}
-
-/// Decodes little-endian fp16 bytes to f32 (a trailing odd byte is ignored), in blocks so no
-/// intermediate copy of the whole input is made.
-pub fn decode_fp16(bytes: &[u8]) -> Vec<f32> {
-    let mut out = vec![0.0; bytes.len() / 2];
-    let mut halves = [f16::ZERO; 1024];
-    for (dst, src) in out.chunks_mut(halves.len()).zip(bytes.chunks(2 * halves.len())) {
-        let h = &mut halves[..dst.len()];
-        h.iter_mut().zip(src.chunks_exact(2)).for_each(|(h, b)| *h = f16::from_le_bytes([b[0], b[1]]));
-        h.convert_to_f32_slice(dst);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -198,15 +172,5 @@ mod tests {
         arenas.gather(&view, &mut back);
         assert_eq!(back, values);
         assert_eq!(view.end(), 1 + 4 + 8 + 1 + 1);
-    }
-
-    #[test]
-    fn rounding_matches_fp16() {
-        let mut v = [0.1f32, 1.0 / 3.0, 65519.0, 1e-8];
-        round_to_fp16(&mut v);
-        for (r, x) in v.iter().zip([0.1f32, 1.0 / 3.0, 65519.0, 1e-8]) {
-            assert_eq!(*r, f16::from_f32(x).to_f32());
-        }
-        assert_eq!(decode_fp16(&f16::from_f32(0.5).to_le_bytes()), vec![0.5]);
     }
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use crate::blob::{Arena, Blob, Location};
 use crate::error::{Error, Result};
 
-use arena::{decode_fp16, round_to_fp16, Arenas, View};
+use arena::{Arenas, View};
 use ops::elementwise::{self, bias_activation};
 use ops::{conv, deconv, depthwise, fc, layout, lrn, pool, softmax};
 use plan::{ArenaSizes, Kernel, Step};
@@ -99,7 +99,7 @@ impl Executor {
         };
         let steps = plan::plan(blob, &sizes)?;
         let input_view = View::of(input, Arena::Input);
-        let arenas = Arenas::new(sizes.input, sizes.output, sizes.work, decode_fp16(&blob.data));
+        let arenas = Arenas::new(sizes.input, sizes.output, sizes.work, crate::fp16::decode(&blob.data));
         Ok(Executor {
             steps,
             arenas,
@@ -148,7 +148,7 @@ impl Executor {
             let started = Instant::now();
             run_step(step, &self.arenas, &mut self.scratch);
             if round {
-                round_to_fp16(&mut self.scratch.output);
+                crate::fp16::round(&mut self.scratch.output);
             }
             self.arenas.scatter(&step.output, &self.scratch.output, false);
             stage_times.push(started.elapsed());

@@ -431,7 +431,7 @@ impl Planner<'_> {
     fn lrn_params(&self) -> Result<[f32; 3]> {
         let r = self.blob_range(&self.stage.bias.location, self.stage.bias.pointer, 3, "LRN parameters (bias slot)")?;
         let bytes = &self.data[r.start * 2..r.end * 2];
-        let v = super::arena::decode_fp16(bytes);
+        let v = crate::fp16::decode(bytes);
         Ok([v[0], v[1], v[2]])
     }
 }

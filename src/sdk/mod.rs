@@ -14,8 +14,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use half::f16;
-
 use crate::backend::{Backend, Outcome};
 use crate::blob;
 use crate::device::Telemetry;
@@ -212,7 +210,7 @@ impl Backend for SdkStick {
 
     fn infer(&mut self, input: &[f32]) -> Result<Outcome> {
         let started = Instant::now();
-        let bytes: Vec<u8> = input.iter().flat_map(|&v| f16::from_f32(v).to_le_bytes()).collect();
+        let bytes = crate::fp16::encode(input);
         let len = c_uint::try_from(bytes.len()).map_err(|_| Error::InvalidInput("input larger than 4 GiB".into()))?;
         // SAFETY: `bytes` is valid for `len` bytes; the user parameter is an opaque value.
         check("mvncLoadTensor", unsafe {
@@ -227,7 +225,7 @@ impl Backend for SdkStick {
         // SAFETY: the library owns `out_len` bytes of fp16 at `out` until the next GetResult;
         // they are copied out at once.
         let raw = unsafe { std::slice::from_raw_parts(out.cast::<u8>(), out_len as usize) };
-        let output = raw.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect();
+        let output = crate::fp16::decode(raw);
         let stage_ms = self.time_taken()?;
         let telemetry =
             Telemetry { stage_ms: stage_ms.clone(), thermal: self.thermal()?, throttling: 0, debug: String::new() };

@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use half::f16;
+use crate::fp16;
 
 use crate::blob;
 use crate::device::transport::UsbError;
@@ -280,11 +280,10 @@ impl Firmware {
                 Err(format!("MYRIAD_ERROR: input of {} bytes, the graph takes {}", input.len(), g.input_bytes))
             }
             Some(g) => {
-                let values: Vec<f32> =
-                    input.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect();
+                let values = fp16::decode(&input);
                 match g.executor.run(&values) {
                     Ok(result) => {
-                        output = result.output.iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect();
+                        output = fp16::encode(&result.output);
                         output.resize(g.output_elements * 2, 0);
                         for (i, t) in result.stage_times.iter().enumerate() {
                             let at = aux::TIMES + 4 * i;
@@ -329,10 +328,9 @@ fn load(bytes: &[u8], miscompute: Option<usize>) -> Result<Loaded, String> {
         if stage.taps.location == blob::Location::Blob {
             let start = stage.taps.pointer as usize;
             let end = (start + blob::operand_len(&stage, blob::Slot::Taps) as usize).min(parsed.data.len());
-            for pair in parsed.data[start..end].chunks_exact_mut(2) {
-                let v = f16::from_le_bytes([pair[0], pair[1]]).to_f32() * 1.5;
-                pair.copy_from_slice(&f16::from_f32(v).to_le_bytes());
-            }
+            let end = start + (end - start) / 2 * 2;
+            let scaled: Vec<f32> = fp16::decode(&parsed.data[start..end]).iter().map(|v| v * 1.5).collect();
+            fp16::encode_into(&scaled, &mut parsed.data[start..end]);
         }
     }
     let layout = parsed.layout().map_err(|e| format!("MYRIAD_ERROR: {e}"))?;
