@@ -1,12 +1,17 @@
 //! Intel's NCSDK v1 C library (`libmvnc.so`) — or ncs's own drop-in — driven through bindgen's
-//! bindings, loaded at run time. Status codes are mapped once ([`check`]); pointers the library
-//! returns (TIME_TAKEN, THERMAL_STATS) are copied out before the next call can move them.
+//! bindings, loaded at run time. Status codes are mapped once ([`check`], naming them from the
+//! [`Status`] table); pointers the library returns (TIME_TAKEN, THERMAL_STATS) are copied out
+//! before the next call can move them.
 
 #![allow(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 // bindgen keeps the C names of the status and option constants.
 #![allow(non_upper_case_globals)]
 
-mod bindings;
+pub mod ffi;
+mod status;
+
+pub use status::Status;
 
 use std::ffi::{c_void, CStr, CString};
 use std::os::raw::{c_char, c_int, c_uint};
@@ -16,17 +21,18 @@ use std::time::Instant;
 
 use crate::backend::{Backend, Outcome};
 use crate::blob;
+use crate::device::wire::aux;
 use crate::device::Telemetry;
 use crate::error::{Error, Result};
 
-use bindings::*;
+use ffi::*;
 
 /// Where NCSDK 1.x installs its library.
 const SEARCH: [&str; 4] = ["libmvnc.so", "libmvnc.so.0", "/usr/local/lib/libmvnc.so", "/usr/local/lib/libmvnc.so.0"];
 
 /// A loaded mvnc library.
 pub struct Mvnc {
-    api: bindings::Mvnc,
+    api: ffi::Mvnc,
     /// Where it was loaded from.
     pub path: String,
 }
@@ -37,24 +43,13 @@ impl std::fmt::Debug for Mvnc {
     }
 }
 
-/// Maps an `mvncStatus` to a result, naming the call.
+/// Maps an `mvncStatus` to a result, naming the call and the status.
 pub fn check(call: &str, status: mvncStatus) -> Result<()> {
-    let name = match status {
-        mvncStatus_MVNC_OK => return Ok(()),
-        mvncStatus_MVNC_BUSY => "MVNC_BUSY",
-        mvncStatus_MVNC_ERROR => "MVNC_ERROR (USB or link failure)",
-        mvncStatus_MVNC_OUT_OF_MEMORY => "MVNC_OUT_OF_MEMORY",
-        mvncStatus_MVNC_DEVICE_NOT_FOUND => "MVNC_DEVICE_NOT_FOUND",
-        mvncStatus_MVNC_INVALID_PARAMETERS => "MVNC_INVALID_PARAMETERS",
-        mvncStatus_MVNC_TIMEOUT => "MVNC_TIMEOUT",
-        mvncStatus_MVNC_MVCMD_NOT_FOUND => "MVNC_MVCMD_NOT_FOUND (firmware file missing)",
-        mvncStatus_MVNC_NO_DATA => "MVNC_NO_DATA",
-        mvncStatus_MVNC_GONE => "MVNC_GONE",
-        mvncStatus_MVNC_UNSUPPORTED_GRAPH_FILE => "MVNC_UNSUPPORTED_GRAPH_FILE",
-        mvncStatus_MVNC_MYRIAD_ERROR => "MVNC_MYRIAD_ERROR (the device reported an error)",
-        _ => "an unknown status",
-    };
-    Err(Error::InvalidInput(format!("{call} returned {name} ({status})")))
+    match Status::from_code(status) {
+        Some(Status::Ok) => Ok(()),
+        Some(named) => Err(Error::InvalidInput(format!("{call} returned {named}"))),
+        None => Err(Error::InvalidInput(format!("{call} returned an unknown status ({status})"))),
+    }
 }
 
 impl Mvnc {
@@ -69,7 +64,7 @@ impl Mvnc {
         for path in &candidates {
             // SAFETY: loading a library runs its initialisers; the user chose this library as
             // an implementation of the mvnc API, whose initialisers are benign.
-            match unsafe { bindings::Mvnc::new(path) } {
+            match unsafe { ffi::Mvnc::new(path) } {
                 Ok(api) => return Ok(Arc::new(Mvnc { api, path: path.display().to_string() })),
                 Err(e) => reasons.push(format!("{}: {e}", path.display())),
             }
@@ -156,7 +151,7 @@ impl SdkStick {
         )
     }
 
-    /// The 25 temperatures (MVNC_THERMAL_STATS), copied out.
+    /// The temperatures (MVNC_THERMAL_STATS), copied out.
     fn thermal(&self) -> Result<Vec<f32>> {
         let get = self.lib.api.mvncGetDeviceOption;
         self.float_option(
@@ -164,7 +159,7 @@ impl SdkStick {
             self.device,
             mvncDeviceOptions_MVNC_THERMAL_STATS,
             "mvncGetDeviceOption(THERMAL_STATS)",
-            25,
+            aux::THERMAL_COUNT,
         )
     }
 
