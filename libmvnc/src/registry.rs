@@ -10,29 +10,24 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use ncs::device::emulator::{SoftBus, SOFT_FIRMWARE};
 use ncs::device::usb::UsbBus;
 use ncs::device::{Bus, Device, Firmware, UsbError};
+use ncs::sdk::Status;
 
-/// Bytes of the debug string buffer.
-pub const DEBUG_LEN: usize = 120;
-/// Temperatures reported.
-pub const THERMAL_COUNT: usize = 25;
-/// Bytes of the optimisation list.
-pub const OPTIMISATION_LEN: usize = 2000;
+use crate::options::{DeviceReadings, GraphReadings};
 
-/// Buffers whose addresses the library hands out; allocated once, overwritten in place, so
-/// returned pointers stay valid for as long as NCSDK documents.
+/// An allocated graph and the buffers whose addresses the library hands out; allocated once,
+/// overwritten in place, so returned pointers stay valid for as long as NCSDK documents.
 pub struct GraphBuffers {
     pub handle: usize,
+    /// The last result, fp16 bytes (`mvncGetResult`'s output).
     pub output: Box<[u8]>,
-    pub times: Box<[f32]>,
-    pub debug: Box<[u8; DEBUG_LEN]>,
+    pub readings: GraphReadings,
 }
 
 /// One open device.
 pub struct Entry {
     pub device: Device,
     pub graph: Option<GraphBuffers>,
-    pub thermal: Box<[f32; THERMAL_COUNT]>,
-    pub optimisation: Box<[u8; OPTIMISATION_LEN]>,
+    pub readings: DeviceReadings,
 }
 
 /// A device and the condition blocked callers wait on.
@@ -53,14 +48,12 @@ impl Slot {
         &self,
         handle: usize,
         ready: impl Fn(usize) -> bool,
-        would_block: i32,
-    ) -> Result<MutexGuard<'_, Option<Entry>>, i32> {
+        would_block: Status,
+    ) -> Result<MutexGuard<'_, Option<Entry>>, Status> {
         let mut guard = self.lock();
         loop {
-            let entry = guard
-                .as_ref()
-                .filter(|e| e.graph.as_ref().is_some_and(|g| g.handle == handle))
-                .ok_or(crate::status::GONE)?;
+            let entry =
+                guard.as_ref().filter(|e| e.graph.as_ref().is_some_and(|g| g.handle == handle)).ok_or(Status::Gone)?;
             if ready(entry.device.in_flight()) {
                 return Ok(guard);
             }

@@ -321,6 +321,8 @@ pub mod aux {
 
 /// The optimisation list's size.
 pub const OPTIMIZATION_LIST_LEN: usize = 2000;
+/// Bytes per optimisation-list entry: the list is 40 entries of 50 bytes.
+pub const OPTIMIZATION_ENTRY_LEN: usize = 50;
 
 #[cfg(test)]
 mod tests {
