@@ -26,6 +26,14 @@ pub enum UsbError {
     Overflow,
     /// The machine has no USB subsystem (no /dev/bus/usb, e.g. a container).
     NoUsbSubsystem,
+    /// A bulk transfer was asked of an endpoint of the other direction (a bug, not a device
+    /// fault): reads need an IN endpoint, writes an OUT one.
+    WrongDirection {
+        /// The endpoint address.
+        endpoint: u8,
+        /// Whether the transfer was a read.
+        read: bool,
+    },
     /// Anything else, with the stack's description.
     Other(String),
 }
@@ -41,6 +49,11 @@ impl fmt::Display for UsbError {
             UsbError::Pipe => f.write_str("endpoint stalled"),
             UsbError::Overflow => f.write_str("device sent more data than requested"),
             UsbError::NoUsbSubsystem => f.write_str("no USB subsystem available"),
+            UsbError::WrongDirection { endpoint, read } => {
+                let (is, wanted, transfer, bit) =
+                    if *read { ("OUT", "IN", "read", "set") } else { ("IN", "OUT", "write", "clear") };
+                write!(f, "endpoint {endpoint:#04x} is an {is} endpoint; a bulk {transfer} needs an {wanted} endpoint (address bit 7 {bit})")
+            }
             UsbError::Other(text) => f.write_str(text),
         }
     }

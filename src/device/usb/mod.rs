@@ -2,7 +2,6 @@
 
 mod libusb;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::transport::{Bus, StickState, Transport, UsbError, UsbId};
@@ -12,13 +11,13 @@ use libusb::{Context, Handle};
 /// The system's USB bus.
 #[derive(Debug, Clone)]
 pub struct UsbBus {
-    context: Arc<Context>,
+    context: Context,
 }
 
 impl UsbBus {
     /// Initialises libusb; [`UsbError::NoUsbSubsystem`] on machines without USB.
     pub fn new() -> Result<Self, UsbError> {
-        Ok(UsbBus { context: Arc::new(Context::new()?) })
+        Ok(UsbBus { context: Context::new()? })
     }
 }
 
@@ -63,7 +62,7 @@ impl Bus for UsbBus {
             })());
         })?;
         let (handle, out_endpoint, packet) = opened.ok_or(UsbError::NotFound)??;
-        Ok(Box::new(UsbTransport { handle, out_endpoint, packet, _context: Arc::clone(&self.context) }))
+        Ok(Box::new(UsbTransport { handle, out_endpoint, packet }))
     }
 
     fn describe(&self) -> String {
@@ -77,8 +76,6 @@ struct UsbTransport {
     handle: Handle,
     out_endpoint: u8,
     packet: usize,
-    /// Keeps libusb alive while the handle is.
-    _context: Arc<Context>,
 }
 
 impl Transport for UsbTransport {
@@ -87,7 +84,7 @@ impl Transport for UsbTransport {
     }
 
     fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, UsbError> {
-        self.handle.bulk(ENDPOINT_IN, buf, timeout)
+        self.handle.bulk_in(ENDPOINT_IN, buf, timeout)
     }
 
     fn max_packet_size(&self) -> usize {
