@@ -9,6 +9,8 @@
 //! - [`blob`]: the NCSDK 1.x graph file, parsed with full validation and written byte-exactly.
 //! - [`graph`]: derived facts about a blob (shapes, MACs, parameters) and a builder for test nets.
 //! - [`reference`]: the CPU executor that runs a blob as the stick does.
+//! - [`window`]: sliding-window arithmetic (output sizes, padding, tap indices) that builder and
+//!   executor share.
 //! - [`device`]: the native NCS1 driver over a USB bus, and the software stick.
 
 #![deny(unsafe_code)]
@@ -27,5 +29,6 @@ pub mod profile;
 pub mod reference;
 pub mod sdk;
 pub mod verify;
+pub mod window;
 
 pub use error::{Error, Result};

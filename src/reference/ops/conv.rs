@@ -6,7 +6,8 @@
 //! input itself, without the copy.
 
 use super::gemm::matmul;
-use super::{Shape, Window};
+use super::Shape;
+use crate::window::Window;
 
 /// Largest im2col block, in f32 elements (4 MiB): bounds memory; blocks of ≥ ~1000 rows keep
 /// the GEMM as fast as one big product.
@@ -128,14 +129,5 @@ pub(crate) mod tests {
             conv2d(&x, s, &wt, &win, o, &mut out, &mut Vec::new());
             assert_close(&out, &naive_conv(&x, s, &wt, &win, o), 1e-5, &format!("case {seed}"));
         }
-    }
-
-    #[test]
-    fn tf_same_padding_puts_the_extra_at_the_end() {
-        // 8 → 4 with k=3, s=2: total pad 1, before 0 (TF), unlike Caffe's symmetric 1.
-        assert_eq!(Window::tf_same_pad(8, 4, 3, 2, 1), 0);
-        assert_eq!(Window::tf_same_pad(7, 7, 3, 1, 1), 1);
-        assert_eq!(Window::tf_same_pad(9, 9, 5, 1, 1), 2);
-        assert_eq!(Window::tf_same_pad(7, 4, 2, 2, 1), 0);
     }
 }

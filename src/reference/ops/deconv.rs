@@ -2,27 +2,21 @@
 //! swapped, T[i][j][c][k] = W_fw[kh−1−i][kw−1−j][k][c], so the stage is a correlation of the
 //! stride-dilated input, padded by kh−1−p, with T (research/blob_format.md §3.4).
 
-use super::{Shape, Window};
+use super::Shape;
+use crate::window::Window;
 
 /// `out = correlate(zero_insert(input, stride), T)` with caffe padding `window.pad`.
 pub fn deconv2d(input: &[f32], in_shape: Shape, taps: &[f32], window: &Window, out_shape: Shape, out: &mut [f32]) {
     let (c, k) = (in_shape.channels, out_shape.channels);
     let [kh, kw] = window.kernel;
-    // Position of input row r in the dilated, padded input: (kh−1−p) + r·s.
-    let source = |axis: usize, o: usize, tap: usize, len: usize| -> Option<usize> {
-        let lead = window.kernel[axis] as isize - 1 - window.pad[axis] as isize;
-        let t = (o + tap) as isize - lead;
-        let s = window.stride[axis] as isize;
-        (t >= 0 && t % s == 0 && ((t / s) as usize) < len).then(|| (t / s) as usize)
-    };
     out.fill(0.0);
     for oy in 0..out_shape.rows {
         for ox in 0..out_shape.cols {
             let acc = &mut out[(oy * out_shape.cols + ox) * k..][..k];
             for i in 0..kh {
-                let Some(iy) = source(0, oy, i, in_shape.rows) else { continue };
+                let Some(iy) = window.deconv_source(0, oy, i, in_shape.rows) else { continue };
                 for j in 0..kw {
-                    let Some(ix) = source(1, ox, j, in_shape.cols) else { continue };
+                    let Some(ix) = window.deconv_source(1, ox, j, in_shape.cols) else { continue };
                     let x = &input[(iy * in_shape.cols + ix) * c..][..c];
                     for (ch, &xv) in x.iter().enumerate() {
                         let t = &taps[((i * kw + j) * c + ch) * k..][..k];

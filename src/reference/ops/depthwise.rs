@@ -1,7 +1,8 @@
 //! Depthwise convolution (op 8): each input channel c feeds outputs c·M … c·M+M−1 through its
 //! own kernel; weights are `[kh][kw][C·M]`.
 
-use super::{Shape, Window};
+use super::Shape;
+use crate::window::Window;
 
 /// `out[.., c·M + m] = Σ_{i,j} x[.., c] · W[i][j][c·M + m]`, with M = K / C.
 pub fn depthwise_conv2d(

@@ -53,35 +53,6 @@ impl Shape {
     }
 }
 
-/// A sliding window: kernel, stride, leading padding and dilation, each `[rows, columns]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    /// Kernel extent.
-    pub kernel: [usize; 2],
-    /// Step between windows.
-    pub stride: [usize; 2],
-    /// Padding before the first row / column (what follows the last is implied by the output size).
-    pub pad: [usize; 2],
-    /// Spacing between kernel taps.
-    pub dilation: usize,
-}
-
-impl Window {
-    /// Input coordinate of kernel tap `tap` for output position `out` along `axis`, if inside `len`.
-    #[inline]
-    pub fn source(&self, axis: usize, out: usize, tap: usize, len: usize) -> Option<usize> {
-        let pos = (out * self.stride[axis] + tap * self.dilation).checked_sub(self.pad[axis])?;
-        (pos < len).then_some(pos)
-    }
-
-    /// TensorFlow SAME padding before the data for one axis: half of the total, rounded down.
-    pub fn tf_same_pad(input: usize, output: usize, kernel: usize, stride: usize, dilation: usize) -> usize {
-        let effective = dilation * (kernel.max(1) - 1) + 1;
-        let needed = (output.max(1) - 1) * stride + effective;
-        needed.saturating_sub(input) / 2
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod testing {
     //! Deterministic data and tolerant comparison for kernel tests.

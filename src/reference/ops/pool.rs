@@ -1,6 +1,7 @@
 //! Max and average pooling (ops 1, 2).
 
-use super::{Shape, Window};
+use super::Shape;
+use crate::window::Window;
 
 /// What an average divides by when the window overlaps padding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +50,9 @@ pub fn pool2d(input: &[f32], in_shape: Shape, window: &Window, kind: PoolKind, o
                 PoolKind::Average(divisor) => {
                     let n = match divisor {
                         AvgDivisor::ValidCells => cells,
-                        AvgDivisor::PaddedWindow => caffe_window(window, in_shape, oy, ox),
+                        AvgDivisor::PaddedWindow => {
+                            window.padded_extent(0, oy, in_shape.rows) * window.padded_extent(1, ox, in_shape.cols)
+                        }
                     };
                     let scale = if n == 0 { 0.0 } else { 1.0 / n as f32 };
                     dst.iter_mut().zip(&acc).for_each(|(d, &a)| *d = a * scale);
@@ -57,16 +60,6 @@ pub fn pool2d(input: &[f32], in_shape: Shape, window: &Window, kind: PoolKind, o
             }
         }
     }
-}
-
-/// Caffe's pool size: the window clipped to [−pad, len + pad) along each axis.
-fn caffe_window(window: &Window, in_shape: Shape, oy: usize, ox: usize) -> usize {
-    let extent = |axis: usize, o: usize, len: usize| {
-        let start = (o * window.stride[axis]) as isize - window.pad[axis] as isize;
-        let end = (start + window.kernel[axis] as isize).min((len + window.pad[axis]) as isize);
-        (end - start).max(0) as usize
-    };
-    extent(0, oy, in_shape.rows) * extent(1, ox, in_shape.cols)
 }
 
 #[cfg(test)]
