@@ -7,7 +7,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ncs::graph::inception_v3::{inception_v3, inception_v3_input};
+use ncs::graph::networks::inception_v3::{inception_v3, inception_v3_input};
 use ncs::graph::GraphStats;
 use ncs::reference::{Executor, Precision};
 

@@ -3,7 +3,7 @@
 //! `/usr/bin/time -v target/release/ncs run DIR/inception_v3.graph --input DIR/input.npy`.
 
 use ncs::blob;
-use ncs::graph::inception_v3::{inception_v3, inception_v3_input, INPUT_SIZE};
+use ncs::graph::networks::inception_v3::{inception_v3, inception_v3_input, INPUT_SIZE};
 
 fn main() {
     let dir = std::path::PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| ".".into()));

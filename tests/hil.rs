@@ -10,7 +10,7 @@
 use ncs::blob::{Blob, BufferRef, Location, StageType};
 use ncs::device::usb::UsbBus;
 use ncs::device::{Bus, Device, Firmware, OpenOptions};
-use ncs::graph::{Activation, GraphBuilder, Padding};
+use ncs::graph::{Activation, ConvSpec, GraphBuilder, Padding};
 use ncs::reference::{Executor, Precision};
 
 struct Probe {
@@ -46,7 +46,7 @@ fn avg_pool_divisor() -> Probe {
 fn tf_same_split() -> Probe {
     let mut g = GraphBuilder::new("hil_tf_same_split", [8, 8, 1]);
     let x = g.input();
-    let y = g.conv("conv", x, [3, 3], [2, 2], Padding::Same, &[1.0; 9], None, Activation::None).unwrap();
+    let y = g.conv("conv", x, ConvSpec::new([3, 3], &[1.0; 9]).stride([2, 2]).padding(Padding::Same)).unwrap();
     let input: Vec<f32> = (0..64).map(|i| (i % 7) as f32).collect();
     let window_sum = |oy: usize, ox: usize, before: isize| {
         let mut s = 0.0;

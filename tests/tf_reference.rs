@@ -6,9 +6,9 @@
 //! must agree to float rounding; in fp16 mode (as on the stick) within mvNCCheck's criteria.
 
 use ncs::blob::{Blob, StageType};
-use ncs::graph::inception_v3::{inception_v3, inception_v3_input, CLASSES};
+use ncs::graph::networks::inception_v3::{inception_v3, inception_v3_input, CLASSES};
 use ncs::graph::samples::Weights;
-use ncs::graph::{Activation, GraphBuilder, Padding, TensorId};
+use ncs::graph::{Activation, ConvSpec, GraphBuilder, Padding, TensorId};
 use ncs::reference::{Executor, Precision};
 
 fn expected(name: &str) -> Vec<f32> {
@@ -29,7 +29,6 @@ impl Case {
         Case { w, g: GraphBuilder::new("tf_case", shape), input }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn conv(
         &mut self,
         x: TensorId,
@@ -42,7 +41,8 @@ impl Case {
         let cin = self.g.shape(x)[2];
         let weights = self.w.uniform((k[0] * k[1] * cin * cout) as usize, 0.5);
         let bias = self.w.uniform(cout as usize, 0.1);
-        self.g.conv("conv", x, k, stride, padding, &weights, Some(&bias), act).unwrap()
+        let spec = ConvSpec::new(k, &weights).stride(stride).padding(padding);
+        self.g.conv("conv", x, spec.bias(&bias).activation(act)).unwrap()
     }
 
     fn finish(self, out: TensorId) -> (Blob, Vec<f32>) {
@@ -99,7 +99,8 @@ fn depthwise_pooling_and_deconvolution_match_tensorflow() {
     let k = c.w.uniform(3 * 3 * 3 * 2, 0.5);
     let b = c.w.uniform(6, 0.1);
     let x = c.g.input();
-    let y = c.g.depthwise_conv("dw", x, [3, 3], [2, 2], Padding::Same, &k, Some(&b), Activation::Relu).unwrap();
+    let spec = ConvSpec::new([3, 3], &k).stride([2, 2]).padding(Padding::Same);
+    let y = c.g.depthwise_conv("dw", x, spec.bias(&b).activation(Activation::Relu)).unwrap();
     check("depthwise_same_s2", c.finish(y));
 
     let mut c = Case::new(1006, [8, 9, 3]);
@@ -125,7 +126,8 @@ fn depthwise_pooling_and_deconvolution_match_tensorflow() {
         }
     }
     let x = c.g.input();
-    let y = c.g.deconv("deconv", x, [3, 3], [2, 2], [0, 0], &taps, Some(&b), Activation::None).unwrap();
+    let spec = ConvSpec::new([3, 3], &taps).stride([2, 2]).padding(Padding::Explicit([0, 0]));
+    let y = c.g.deconv("deconv", x, spec.bias(&b)).unwrap();
     check("deconv_valid_s2", c.finish(y));
 }
 

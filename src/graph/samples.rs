@@ -6,7 +6,7 @@
 use crate::blob::{Blob, StageType};
 use crate::error::Result;
 
-use super::builder::{Activation, GraphBuilder, Padding};
+use super::{Activation, ConvSpec, GraphBuilder, Padding};
 
 /// A bundled sample network.
 #[derive(Debug, Clone, Copy)]
@@ -72,27 +72,15 @@ fn tiny_cnn() -> Result<Blob> {
     let mut w = Weights::new(1);
     let mut g = GraphBuilder::new("tiny_cnn", [16, 16, 3]);
     let x = g.input();
+    let (w1, b1) = (w.uniform(3 * 3 * 3 * 8, 0.3), w.uniform(8, 0.1));
     let c1 = g.conv(
         "conv1/Relu",
         x,
-        [3, 3],
-        [1, 1],
-        Padding::Same,
-        &w.uniform(3 * 3 * 3 * 8, 0.3),
-        Some(&w.uniform(8, 0.1)),
-        Activation::Relu,
+        ConvSpec::new([3, 3], &w1).padding(Padding::Same).bias(&b1).activation(Activation::Relu),
     )?;
     let p1 = g.max_pool("pool1/MaxPool", c1, [2, 2], [2, 2], Padding::Valid)?;
-    let c2 = g.conv(
-        "conv2/Relu6",
-        p1,
-        [3, 3],
-        [1, 1],
-        Padding::Valid,
-        &w.uniform(3 * 3 * 8 * 16, 0.2),
-        Some(&w.uniform(16, 0.1)),
-        Activation::Relu6,
-    )?;
+    let (w2, b2) = (w.uniform(3 * 3 * 8 * 16, 0.2), w.uniform(16, 0.1));
+    let c2 = g.conv("conv2/Relu6", p1, ConvSpec::new([3, 3], &w2).bias(&b2).activation(Activation::Relu6))?;
     let p2 = g.avg_pool("pool2/AvgPool", c2, [6, 6], [1, 1], Padding::Valid)?;
     let fc =
         g.fully_connected("logits/BiasAdd", p2, &w.uniform(16 * 10, 0.5), Some(&w.uniform(10, 0.1)), Activation::None)?;
@@ -107,7 +95,11 @@ fn inception_block() -> Result<Blob> {
     let mut conv = |g: &mut GraphBuilder, name: &str, input, k: u32, c_in: usize, c_out: usize| {
         let weights = w.uniform(k as usize * k as usize * c_in * c_out, 0.3);
         let bias = w.uniform(c_out, 0.1);
-        g.conv(name, input, [k, k], [1, 1], Padding::Same, &weights, Some(&bias), Activation::Relu)
+        g.conv(
+            name,
+            input,
+            ConvSpec::new([k, k], &weights).padding(Padding::Same).bias(&bias).activation(Activation::Relu),
+        )
     };
     let b0 = conv(&mut g, "Branch_0/Conv2d_0a_1x1/Relu", x, 1, 4, 4)?;
     let b1a = conv(&mut g, "Branch_1/Conv2d_0a_1x1/Relu", x, 1, 4, 3)?;
@@ -125,25 +117,17 @@ fn op_zoo() -> Result<Blob> {
     let mut w = Weights::new(3);
     let mut g = GraphBuilder::new("op_zoo", [6, 6, 4]);
     let x = g.input();
+    let (wd, bd) = (w.uniform(3 * 3 * 4, 0.5), w.uniform(4, 0.1));
     let dw = g.depthwise_conv(
         "depthwise/Relu",
         x,
-        [3, 3],
-        [1, 1],
-        Padding::Same,
-        &w.uniform(3 * 3 * 4, 0.5),
-        Some(&w.uniform(4, 0.1)),
-        Activation::Relu,
+        ConvSpec::new([3, 3], &wd).padding(Padding::Same).bias(&bd).activation(Activation::Relu),
     )?;
+    let (taps, bt) = (w.uniform(3 * 3 * 4 * 4, 0.3), w.uniform(4, 0.1));
     let de = g.deconv(
         "deconv/BiasAdd",
         dw,
-        [3, 3],
-        [2, 2],
-        [1, 1],
-        &w.uniform(3 * 3 * 4 * 4, 0.3),
-        Some(&w.uniform(4, 0.1)),
-        Activation::None,
+        ConvSpec::new([3, 3], &taps).stride([2, 2]).padding(Padding::Explicit([1, 1])).bias(&bt),
     )?;
     let pooled = g.max_pool("pool/MaxPool", de, [2, 2], [2, 2], Padding::Same)?;
     let lrn = g.lrn("lrn", pooled, 2, 1.0, 0.05, 0.75)?;
@@ -158,15 +142,8 @@ fn op_zoo() -> Result<Blob> {
     let sl = g.slice_channels("slice", th, 1, 2)?;
     let sg2 = g.slice_channels("slice_1", sg, 0, 2)?;
     let both = g.concat(&[sl, sg2])?;
-    let out = g.conv(
-        "out/BiasAdd",
-        both,
-        [1, 1],
-        [1, 1],
-        Padding::Valid,
-        &w.uniform(4 * 3, 0.5),
-        Some(&w.uniform(3, 0.1)),
-        Activation::LeakyRelu(0.1),
-    )?;
+    let (wo, bo) = (w.uniform(4 * 3, 0.5), w.uniform(3, 0.1));
+    let out =
+        g.conv("out/BiasAdd", both, ConvSpec::new([1, 1], &wo).bias(&bo).activation(Activation::LeakyRelu(0.1)))?;
     g.finish(out)
 }

@@ -8,8 +8,8 @@
 use crate::blob::Blob;
 use crate::error::Result;
 
-use super::builder::{Activation, GraphBuilder, Padding, TensorId};
-use super::samples::Weights;
+use crate::graph::samples::Weights;
+use crate::graph::{Activation, ConvSpec, GraphBuilder, Padding, TensorId};
 
 /// Input side length.
 pub const INPUT_SIZE: u32 = 299;
@@ -35,16 +35,8 @@ impl Net {
         let fan_in = kernel[0] * kernel[1] * cin;
         let weights = self.w.uniform((fan_in * cout) as usize, (6.0f32 / fan_in as f32).sqrt());
         let bias = self.w.uniform(cout as usize, 0.1);
-        self.g.conv(
-            &format!("InceptionV3/{name}/Relu"),
-            x,
-            kernel,
-            [stride, stride],
-            padding,
-            &weights,
-            Some(&bias),
-            Activation::Relu,
-        )
+        let spec = ConvSpec::new(kernel, &weights).stride([stride, stride]).padding(padding);
+        self.g.conv(&format!("InceptionV3/{name}/Relu"), x, spec.bias(&bias).activation(Activation::Relu))
     }
 
     fn same(&mut self, name: &str, x: TensorId, cout: u32, kernel: [u32; 2]) -> Result<TensorId> {
