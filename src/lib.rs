@@ -28,6 +28,7 @@ pub mod preprocess;
 pub mod profile;
 pub mod reference;
 pub mod sdk;
+pub mod splitmix;
 pub mod verify;
 pub mod window;
 

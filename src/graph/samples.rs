@@ -5,6 +5,7 @@
 
 use crate::blob::{Blob, StageType};
 use crate::error::Result;
+use crate::splitmix::SplitMix64;
 
 use super::{Activation, ConvSpec, GraphBuilder, Padding};
 
@@ -38,33 +39,25 @@ pub const SAMPLES: [Sample; 3] = [
     },
 ];
 
-/// Deterministic weights: SplitMix64 mapped to uniform [-scale, scale).
+/// Deterministic test data: [`SplitMix64`] seeded directly, mapped to uniform [-scale, scale).
+/// `tests/data/gen_tf_reference.py` draws the same stream for TensorFlow.
 #[derive(Debug, Clone)]
-pub struct Weights(u64);
+pub struct Weights(SplitMix64);
 
 impl Weights {
     /// A stream from a seed.
     pub fn new(seed: u64) -> Self {
-        Weights(seed)
+        Weights(SplitMix64::new(seed))
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// `count` values uniform in [-scale, scale).
     pub fn uniform(&mut self, count: usize, scale: f32) -> Vec<f32> {
-        (0..count)
-            .map(|_| {
-                let unit = (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
-                (unit * 2.0 - 1.0) * scale
-            })
-            .collect()
+        (0..count).map(|_| (self.0.unit() * 2.0 - 1.0) * scale).collect()
     }
 }
 

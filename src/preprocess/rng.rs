@@ -1,27 +1,22 @@
 //! The seeded random stream of the training scheme. It cannot equal TensorFlow's Philox stream;
 //! what matters is that every draw follows TensorFlow's rules (uniform ranges, choices).
 
-/// SplitMix64.
+use crate::splitmix::SplitMix64;
+
+/// [`SplitMix64`] started at `seed ^ 0x5851F42D4C957F2D` (the stream the preprocessing tests
+/// were written against), mapped to the draws augmentation needs.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng(SplitMix64);
 
 impl Rng {
     /// A stream from a seed.
     pub fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x5851_F42D_4C95_7F2D)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        Rng(SplitMix64::new(seed ^ 0x5851_F42D_4C95_7F2D))
     }
 
     /// Uniform in [0, 1).
     pub fn unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+        self.0.unit()
     }
 
     /// Uniform in [lo, hi).
@@ -35,7 +30,7 @@ impl Rng {
             0
         } else {
             // Lemire's multiply-shift: unbiased enough for image augmentation.
-            ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+            ((u128::from(self.0.next_u64()) * u128::from(n)) >> 64) as u64
         }
     }
 }
