@@ -19,9 +19,9 @@
 //! Shapes given to and returned by the builder are `[rows, columns, channels]`.
 //!
 //! Files: this one holds the builder's state and the helpers every stage uses (and
-//! [`invalid`], the one place builder errors are made); [`spec`] the parameter types;
-//! [`layers`] one method per stage kind; [`layout`] concatenation and the memory layout
-//! [`GraphBuilder::finish`] writes.
+//! `invalid`, the one place builder errors are made); `spec.rs` the parameter types
+//! ([`ConvSpec`], [`Activation`]); `layers.rs` one method per stage kind; `layout.rs`
+//! concatenation and the memory layout [`GraphBuilder::finish`] writes.
 
 mod layers;
 mod layout;

@@ -72,7 +72,7 @@ pub fn scale_pixels(values: &mut [f32], channels: usize, per_pixel: &[f32]) {
     }
 }
 
-/// x > 0 ? x : slope[c]·x (op 10).
+/// x > 0 ? x : `slope[c]`·x (op 10).
 pub fn prelu(values: &mut [f32], channels: usize, slopes: &[f32]) {
     for pixel in values.chunks_mut(channels.max(1)) {
         pixel.iter_mut().zip(slopes).for_each(|(v, &s)| {

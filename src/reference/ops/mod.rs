@@ -1,6 +1,7 @@
 //! The operators, one file each, over dense HWC f32 buffers. The executor gathers each stage's
 //! operands out of the arenas through the record's descriptors, calls the kernel, applies the
 //! post-op, and scatters the result back; kernels never see strides or arenas.
+//! Sliding-window kernels ask [`crate::window::Window`] which input cell each tap reads.
 //!
 //! Every kernel is tested against a naive loop in its own file.
 
