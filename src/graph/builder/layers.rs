@@ -201,12 +201,12 @@ impl GraphBuilder {
             let out = match spec.padding {
                 Padding::Explicit(pads) if op == StageType::Deconvolution => {
                     let pad = u32::from(pads[a]);
+                    let (k, s) = (axis.kernel, axis.stride);
                     axis.deconv_output_len(len, pad).ok_or_else(|| {
-                        let what = format!(
-                            "deconvolution of {len} inputs with kernel {}, stride {}",
-                            axis.kernel, axis.stride
-                        );
-                        invalid(Some(name), format!("{what} and pad {pad} has no output"))
+                        invalid(
+                            Some(name),
+                            format!("deconvolving {len} inputs (kernel {k}, stride {s}, pad {pad}) has no output"),
+                        )
                     })?
                 }
                 padding => axis.output_len(len, padding.axis(a), WindowOp::Convolution),

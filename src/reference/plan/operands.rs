@@ -8,8 +8,8 @@ use crate::blob::{Arena, Dims, Location, Tensor};
 use crate::error::Result;
 use crate::window::{Padding, Window};
 
-use super::super::arena::View;
 use super::Planner;
+use crate::reference::arena::View;
 
 /// Which tensor operand of a stage a view is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

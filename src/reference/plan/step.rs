@@ -4,11 +4,11 @@
 use crate::blob::{Dims, PadStyle, PostOp, StageType, Tensor};
 use crate::error::Result;
 
-use super::super::arena::View;
-use super::super::ops::elementwise::{Activation, Binary, Unary};
-use super::super::ops::pool::{AvgDivisor, PoolKind};
-use super::super::ops::Shape;
 use super::{flat, shape, Kernel, Planner, Role, Step};
+use crate::reference::arena::View;
+use crate::reference::ops::elementwise::{Activation, Binary, Unary};
+use crate::reference::ops::pool::{AvgDivisor, PoolKind};
+use crate::reference::ops::Shape;
 
 impl Planner<'_> {
     /// Plans the stage: its kernel, operand views and shapes, bias and activation.
