@@ -7,7 +7,7 @@ use crate::blob::{self, Blob};
 use crate::device::{Bus, Device, Firmware, OpenOptions, Telemetry};
 use crate::error::{Error, Result};
 use crate::fp16;
-use crate::reference::{Executor, Precision};
+use crate::reference::{Executor, Limits, Precision};
 
 /// The result of one inference on any backend.
 #[derive(Debug, Clone)]
@@ -50,9 +50,14 @@ pub struct Cpu {
 }
 
 impl Cpu {
-    /// Plans a graph for the CPU.
+    /// Plans a graph for the CPU within the default [`Limits`].
     pub fn new(blob: &Blob, precision: Precision) -> Result<Self> {
-        Ok(Cpu { executor: Executor::new(blob, precision)? })
+        Self::with_limits(blob, precision, &Limits::default())
+    }
+
+    /// Plans a graph for the CPU, refusing one whose operands or work exceed `limits`.
+    pub fn with_limits(blob: &Blob, precision: Precision, limits: &Limits) -> Result<Self> {
+        Ok(Cpu { executor: Executor::with_limits(blob, precision, limits)? })
     }
 
     /// The executor, for stage-level access.

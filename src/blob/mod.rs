@@ -24,7 +24,7 @@ pub use error::{BlobError, BlobErrorKind, StageLabel};
 pub use name::Name;
 pub use parse::{parse, parse_owned};
 pub use stage::{span_bytes, BufferRef, Dims, Stage, Tensor};
-pub use validate::{operand_len, operands, validate, MemoryLayout, Operand, Slot};
+pub use validate::{check_operand_counts, operand_len, operands, validate, MemoryLayout, Operand, Slot};
 pub use write::write;
 
 use crate::error::Error;

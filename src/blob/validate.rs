@@ -9,11 +9,16 @@
 //!
 //! Each is bounded (input/output 128 MiB, work 100 MiB), so executing a validated blob never
 //! needs an unbounded allocation and never indexes outside an arena.
+//!
+//! [`validate`] checks what the host library relies on and runs on every parse (the driver
+//! sends what it accepts). [`check_operand_counts`] bounds the *logical* size of each stage's
+//! tensors, which strides can fold into a small extent; hosts that compute a graph (the CPU
+//! reference, the software stick) call it before allocating anything.
 
 use super::enums::{Arena, Location, StageType};
 use super::error::{BlobError, BlobErrorKind};
 use super::layout::{self, record, ELEMENT_BYTES, HEADER_LEN, RECORD_LEN};
-use super::stage::{span_bytes, Stage};
+use super::stage::{span_bytes, Dims, Stage};
 use super::Blob;
 
 /// The operand slots of a record.
@@ -263,4 +268,46 @@ pub fn validate(blob: &Blob) -> Result<MemoryLayout, BlobError> {
         }
     }
     Ok(layout)
+}
+
+/// Bounds the logical size of every stage's input and output: X·Y·Z (a zero dimension counted
+/// as 1, since loops still run over the others) may not exceed the elements of the arena the
+/// tensor lives in, nor `max_elements`.
+///
+/// Extents alone do not bound it: strides of 0 fold a tensor of any size onto a few bytes.
+/// Distinct elements of a real record have distinct addresses, so real graphs always pass.
+/// Weights need no logical bound: they are read densely from the data section, whose extent
+/// [`validate`] checks; the second tensor of an eltwise op is read with the output's dims.
+/// Reshape's output dims are the requested ones (possibly 0 or −1); it writes as many values
+/// as it reads, so only its input counts.
+pub fn check_operand_counts(blob: &Blob, layout: &MemoryLayout, max_elements: u64) -> Result<(), BlobError> {
+    for (index, stage) in blob.stages.iter().enumerate() {
+        let outputs =
+            (stage.op != StageType::Reshape).then_some(("outputDimX·Y·Z", &stage.output, record::OUTPUT_DIMS));
+        for (field, tensor, offset) in [("inputDimX·Y·Z", &stage.input, record::INPUT_DIMS)].into_iter().chain(outputs)
+        {
+            let Some(arena) = tensor.location.arena() else { continue };
+            let d = tensor.dims;
+            let count = Dims::new(d.x.max(1), d.y.max(1), d.z.max(1)).product();
+            let capacity = layout.arena_bytes(arena) / ELEMENT_BYTES;
+            let (limit, what) = if capacity < max_elements {
+                (capacity, format!("the {}'s size", arena.name()))
+            } else {
+                (max_elements, "the limit per operand".to_owned())
+            };
+            if count > limit {
+                // Limit first: a stick's debug string keeps only ~120 bytes of the message.
+                return Err(BlobError::new(
+                    BlobErrorKind::Limit,
+                    HEADER_LEN + RECORD_LEN * index + offset,
+                    format!(
+                        "{field} = {count} values > {limit} ({what}); dims {}·{}·{}, a 0 counted as 1",
+                        d.x, d.y, d.z
+                    ),
+                )
+                .in_stage(index, stage.name_text()));
+            }
+        }
+    }
+    Ok(())
 }

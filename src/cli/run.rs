@@ -6,7 +6,7 @@ use ncs::backend;
 use ncs::blob::Blob;
 use ncs::device::trace::Tracer;
 use ncs::device::OpenOptions;
-use ncs::reference::{Executor, Precision, StageOutput};
+use ncs::reference::{Executor, Limits, Precision, StageOutput};
 pub use ncs::verify::top_k;
 use ncs::{npy, Error, Result};
 use serde_json::json;
@@ -102,7 +102,8 @@ pub fn open_backend(
         // Parse the file's own buffer (no copy of the data section): the executor then holds
         // the only other copy of the weights.
         let blob = ncs::blob::parse_owned(bytes).map_err(named)?;
-        return Ok(Box::new(backend::Cpu::new(&blob, precision.into()).map_err(|e| with_graph(graph_path, e))?));
+        let cpu = backend::Cpu::with_limits(&blob, precision.into(), &files.limits());
+        return Ok(Box::new(cpu.map_err(|e| with_graph(graph_path, e))?));
     }
     ncs::blob::parse(&bytes).map_err(named)?;
     open_backend_bytes(kind, &bytes, precision, files, tracer).map_err(|e| with_graph(graph_path, e))
@@ -122,7 +123,9 @@ pub fn open_backend_bytes(
     let options = OpenOptions { tracer: tracer.cloned(), ..OpenOptions::default() };
     let emulated = kind == Backend::Emulator;
     Ok(match kind {
-        Backend::Cpu => Box::new(backend::Cpu::new(&ncs::blob::parse(bytes)?, precision.into())?),
+        Backend::Cpu => {
+            Box::new(backend::Cpu::with_limits(&ncs::blob::parse(bytes)?, precision.into(), &files.limits())?)
+        }
         Backend::Emulator | Backend::Usb => {
             let bus = sticks::open_bus(emulated.then_some(1))?
                 .ok_or_else(|| Error::InvalidInput("no USB subsystem available: --backend usb needs a stick".into()))?;
@@ -143,6 +146,18 @@ pub struct StickFiles {
     /// libmvnc for --backend sdk (else $NCS_MVNC_LIB, else the usual NCSDK locations).
     #[arg(long)]
     pub mvnc_lib: Option<PathBuf>,
+    /// Most multiply-adds one inference may take on the CPU reference (default 50 G; Inception
+    /// V3 takes 5.7 G). A graph over it is refused before it runs.
+    #[arg(long, value_name = "N")]
+    pub max_macs: Option<u64>,
+}
+
+impl StickFiles {
+    /// The CPU reference's limits, with --max-macs applied.
+    pub fn limits(&self) -> Limits {
+        let default = Limits::default();
+        Limits { max_macs: self.max_macs.unwrap_or(default.max_macs), ..default }
+    }
 }
 
 pub fn run(args: &RunArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
@@ -154,7 +169,8 @@ pub fn run(args: &RunArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
             ));
         }
         let blob = Blob::read(&args.graph)?;
-        let mut executor = Executor::new(&blob, args.precision.into()).map_err(|e| with_graph(&args.graph, e))?;
+        let mut executor = Executor::with_limits(&blob, args.precision.into(), &args.files.limits())
+            .map_err(|e| with_graph(&args.graph, e))?;
         drop(blob);
         let input = load_input(&args.input_args(), executor.input_shape())?;
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
@@ -304,6 +320,7 @@ pub fn with_graph(path: &Path, e: Error) -> Error {
         Error::Stage { index, name, message } => {
             Error::InvalidInput(format!("{}: stage {index} '{name}': {message}", path.display()))
         }
+        Error::Build(source) => Error::Blob { path: path.to_owned(), source },
         other => other,
     }
 }

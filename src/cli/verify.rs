@@ -86,7 +86,8 @@ pub fn run(args: &VerifyArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
         }
     }
     let blob = Blob::read(&args.graph)?;
-    let mut reference = Executor::new(&blob, Precision::Fp16).map_err(|e| run::with_graph(&args.graph, e))?;
+    let mut reference = Executor::with_limits(&blob, Precision::Fp16, &args.files.limits())
+        .map_err(|e| run::with_graph(&args.graph, e))?;
     let input_args = InputArgs { input: &args.input, preprocess: args.preprocess, size: args.size, seed: 0 };
     let input = run::load_input(&input_args, reference.input_shape())?;
     // Both sides see the same fp16 tensor.

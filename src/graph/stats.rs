@@ -49,7 +49,12 @@ pub fn stage_stats(stage: &Stage) -> StageStats {
     let macs = match stage.op {
         Op::Convolution => out.product().saturating_mul(kernel_area).saturating_mul(u64::from(input.z)),
         Op::DepthwiseConvolution => out.product().saturating_mul(kernel_area),
-        Op::Deconvolution => Dims::new(input.x, input.y, 1).product().saturating_mul(stage.taps.dims.product()),
+        // Each input pixel meets every tap once: kernel taps × input × output channels each.
+        Op::Deconvolution => Dims::new(input.x, input.y, 1)
+            .product()
+            .saturating_mul(kernel_area)
+            .saturating_mul(u64::from(input.z))
+            .saturating_mul(u64::from(out.z)),
         Op::FullyConnected => u64::from(stage.taps.dims.y) * u64::from(stage.taps.dims.z),
         Op::Scale | Op::EltwiseProd | Op::ScaleWithScalar => out.product(),
         _ => 0,

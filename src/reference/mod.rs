@@ -10,16 +10,18 @@
 //! Where the firmware's semantics are unknown, the choices are listed in [`semantics`].
 
 pub mod arena;
+mod limits;
 pub mod ops;
 mod plan;
 pub mod semantics;
 
 use std::time::{Duration, Instant};
 
-use crate::blob::{Arena, Blob, Location};
+use crate::blob::{Arena, Blob, Location, StageType};
 use crate::error::{Error, Result};
 
 use arena::{Arenas, View};
+pub use limits::Limits;
 use ops::elementwise::{self, bias_activation};
 use ops::{conv, deconv, depthwise, fc, layout, lrn, pool, softmax};
 use plan::{ArenaSizes, Kernel, Step};
@@ -77,17 +79,26 @@ struct Scratch {
 }
 
 impl Executor {
-    /// Plans a validated blob for execution; fails naming the stage if one cannot run.
+    /// Plans a validated blob for execution within the default [`Limits`]; fails naming the
+    /// stage if one cannot run.
     pub fn new(blob: &Blob, precision: Precision) -> Result<Executor> {
+        Self::with_limits(blob, precision, &Limits::default())
+    }
+
+    /// Plans a validated blob for execution, refusing before any allocation a graph whose
+    /// operands or work exceed `limits`.
+    pub fn with_limits(blob: &Blob, precision: Precision, limits: &Limits) -> Result<Executor> {
         let layout = blob.layout()?;
+        crate::blob::check_operand_counts(blob, &layout, limits.max_operand_elements)?;
         let input =
             blob.network_input().ok_or_else(|| Error::InvalidInput("no stage reads the network input".into()))?;
         // The toolkit leaves a guard band after each work buffer (2·(X+1)·Z values); reads
-        // that the records make past a buffer's end land there, in zeroed memory.
+        // that the records make past a buffer's end land there, in zeroed memory. The dims
+        // were bounded just above (reshape's are the requested ones, and it writes flat).
         let guard = blob
             .stages
             .iter()
-            .filter(|s| matches!(s.output.location, Location::Work(_)))
+            .filter(|s| matches!(s.output.location, Location::Work(_)) && s.op != StageType::Reshape)
             .map(|s| 2 * (u64::from(s.output.dims.x) + 1) * u64::from(s.output.dims.z))
             .max()
             .unwrap_or(0);
@@ -97,7 +108,7 @@ impl Executor {
             work: (layout.work_bytes / 2 + guard) as usize,
             blob: blob.data.len() / 2,
         };
-        let steps = plan::plan(blob, &sizes)?;
+        let steps = plan::plan(blob, &sizes, limits)?;
         let input_view = View::of(input, Arena::Input);
         let arenas = Arenas::new(sizes.input, sizes.output, sizes.work, crate::fp16::decode(&blob.data));
         Ok(Executor {
@@ -167,6 +178,11 @@ impl Executor {
 /// A dense input is read in place; only strided views are copied out.
 fn run_step(step: &Step, arenas: &Arenas, scratch: &mut Scratch) {
     let Scratch { input: gathered, output, second, columns } = scratch;
+    if step.out_shape.is_empty() {
+        // Nothing to compute; the kernels' loops over the other dimensions would still run.
+        output.clear();
+        return;
+    }
     let input: &[f32] = if step.input.is_dense() {
         &arenas.slice(step.input.arena)[step.input.offset..step.input.offset + step.input.len()]
     } else {

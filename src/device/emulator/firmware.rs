@@ -53,6 +53,8 @@ pub struct Firmware {
     staged: VecDeque<Vec<u8>>,
     results: VecDeque<(Vec<u8>, Vec<u8>)>,
     error: Option<String>,
+    /// Why the last blob was refused, reported by every inference until a graph loads.
+    load_error: Option<String>,
     inferences: u64,
     latency: Duration,
     miscompute: Option<usize>,
@@ -76,6 +78,7 @@ impl Firmware {
             staged: VecDeque::new(),
             results: VecDeque::new(),
             error: None,
+            load_error: None,
             inferences: 0,
             latency,
             miscompute,
@@ -246,8 +249,8 @@ impl Firmware {
                 self.results.clear();
                 self.staged.clear();
                 match load(&data, self.miscompute) {
-                    Ok(loaded) => self.graph = Some(loaded),
-                    Err(message) => self.error = Some(message),
+                    Ok(loaded) => (self.graph, self.load_error) = (Some(loaded), None),
+                    Err(message) => self.load_error = Some(message),
                 }
             }
             Buffer::AuxBuffer => self.aux_len = data.len().max(aux::len(0)),
@@ -275,7 +278,7 @@ impl Firmware {
         let mut aux_bytes = vec![0u8; self.aux_len.max(aux::len(stages))];
         let mut output = Vec::new();
         let outcome = match self.graph.as_mut() {
-            None => Err("MYRIAD_ERROR: no graph allocated".to_owned()),
+            None => Err(self.load_error.clone().unwrap_or_else(|| "MYRIAD_ERROR: no graph allocated".to_owned())),
             Some(g) if input.len() != g.input_bytes => {
                 Err(format!("MYRIAD_ERROR: input of {} bytes, the graph takes {}", input.len(), g.input_bytes))
             }

@@ -9,8 +9,8 @@ use super::gemm::matmul;
 use super::Shape;
 use crate::window::Window;
 
-/// Largest im2col block, in f32 elements (4 MiB): bounds memory; blocks of ≥ ~1000 rows keep
-/// the GEMM as fast as one big product.
+/// Largest im2col block, in f32 elements (4 MiB), unless one output pixel's taps alone are
+/// more: bounds memory; blocks of ≥ ~1000 pixels keep the GEMM as fast as one big product.
 const IM2COL_BLOCK: usize = 1 << 20;
 
 /// `out = conv(input, weights)`; `out` has `out_shape`, with `out_shape.channels` = K.
@@ -33,41 +33,40 @@ pub fn conv2d(
         matmul(out_shape.pixels(), taps, k, input, weights, out);
         return;
     }
-    let rows_per_block = (IM2COL_BLOCK / (taps * out_shape.cols).max(1)).clamp(1, out_shape.rows.max(1));
-    for first_row in (0..out_shape.rows).step_by(rows_per_block) {
-        let rows = rows_per_block.min(out_shape.rows - first_row);
-        let pixels = rows * out_shape.cols;
+    // Blocks of whole pixels, not rows: a single output row may be wider than any sane block.
+    let block = (IM2COL_BLOCK / taps.max(1)).max(1);
+    for first in (0..out_shape.pixels()).step_by(block) {
+        let pixels = block.min(out_shape.pixels() - first);
         scratch.clear();
         scratch.resize(pixels * taps, 0.0);
-        im2col(input, in_shape, window, first_row, rows, out_shape.cols, scratch);
-        let start = first_row * out_shape.cols * k;
-        matmul(pixels, taps, k, scratch, weights, &mut out[start..start + pixels * k]);
+        im2col(input, in_shape, window, first, pixels, out_shape.cols, scratch);
+        matmul(pixels, taps, k, scratch, weights, &mut out[first * k..(first + pixels) * k]);
     }
 }
 
-/// Fills `columns` (pixels × taps, zero-initialised) for output rows `[first_row, first_row+rows)`.
+/// Fills `columns` (pixels × taps, zero-initialised) for output pixels `[first, first + pixels)`
+/// in row-major order over an output `cols` wide.
 fn im2col(
     input: &[f32],
     in_shape: Shape,
     window: &Window,
-    first_row: usize,
-    rows: usize,
+    first: usize,
+    pixels: usize,
     cols: usize,
     columns: &mut [f32],
 ) {
     let c = in_shape.channels;
     let [kh, kw] = window.kernel;
     let taps = kh * kw * c;
-    for oy in first_row..first_row + rows {
-        for ox in 0..cols {
-            let row = &mut columns[((oy - first_row) * cols + ox) * taps..][..taps];
-            for i in 0..kh {
-                let Some(iy) = window.source(0, oy, i, in_shape.rows) else { continue };
-                for j in 0..kw {
-                    let Some(ix) = window.source(1, ox, j, in_shape.cols) else { continue };
-                    let src = (iy * in_shape.cols + ix) * c;
-                    row[(i * kw + j) * c..][..c].copy_from_slice(&input[src..src + c]);
-                }
+    for p in 0..pixels {
+        let (oy, ox) = ((first + p) / cols, (first + p) % cols);
+        let row = &mut columns[p * taps..][..taps];
+        for i in 0..kh {
+            let Some(iy) = window.source(0, oy, i, in_shape.rows) else { continue };
+            for j in 0..kw {
+                let Some(ix) = window.source(1, ox, j, in_shape.cols) else { continue };
+                let src = (iy * in_shape.cols + ix) * c;
+                row[(i * kw + j) * c..][..c].copy_from_slice(&input[src..src + c]);
             }
         }
     }

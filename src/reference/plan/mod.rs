@@ -5,8 +5,11 @@
 //!   against, and the per-stage [`Planner`] with its one error constructor, [`Planner::fail`];
 //! - [`step`]: the op-by-op choice of kernel and operand shapes, and the fused post-op;
 //! - [`operands`]: checked access to a stage's operands — tensor views by [`Role`], constant
-//!   ranges in the blob, operation parameters, and the window.
+//!   ranges in the blob, operation parameters, and the window;
+//! - [`budget`]: each step's multiply-adds and value visits, charged against the graph's
+//!   [`Limits`].
 
+mod budget;
 mod operands;
 mod step;
 
@@ -17,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::window::Window;
 
 use super::arena::View;
+use super::limits::Limits;
 use super::ops::elementwise::{Activation, Binary, Unary};
 use super::ops::pool::PoolKind;
 use super::ops::Shape;
@@ -111,9 +115,19 @@ impl ArenaSizes {
     }
 }
 
-/// Plans every stage of a blob.
-pub fn plan(blob: &Blob, sizes: &ArenaSizes) -> Result<Vec<Step>> {
-    blob.stages.iter().enumerate().map(|(index, stage)| plan_stage(index, stage, &blob.data, sizes)).collect()
+/// Plans every stage of a blob, refusing a graph whose work exceeds `limits` before any of it
+/// is done.
+pub fn plan(blob: &Blob, sizes: &ArenaSizes, limits: &Limits) -> Result<Vec<Step>> {
+    let mut spent = budget::Spent::default();
+    let mut steps = Vec::with_capacity(blob.stages.len());
+    for (index, stage) in blob.stages.iter().enumerate() {
+        let planner = Planner { index, stage, data: &blob.data, sizes };
+        planner.charge_macs(&mut spent, limits)?;
+        let step = planner.step()?;
+        planner.charge_visits(&step, &mut spent, limits)?;
+        steps.push(step);
+    }
+    Ok(steps)
 }
 
 /// Plans one stage: the record, the blob's data section and the arena sizes to check against.
@@ -122,10 +136,6 @@ struct Planner<'a> {
     stage: &'a Stage,
     data: &'a [u8],
     sizes: &'a ArenaSizes,
-}
-
-fn plan_stage(index: usize, stage: &Stage, data: &[u8], sizes: &ArenaSizes) -> Result<Step> {
-    Planner { index, stage, data, sizes }.step()
 }
 
 impl Planner<'_> {

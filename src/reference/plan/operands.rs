@@ -67,7 +67,7 @@ impl Planner<'_> {
             return Err(self.fail(format!("{what} pointer {pointer} is not fp16-aligned")));
         }
         let start = pointer as usize / 2;
-        let end = start + count;
+        let end = start.saturating_add(count);
         if end > self.sizes.blob {
             return Err(self.fail(format!(
                 "{what} needs {count} values at byte {pointer}, past the {}-byte data section",

@@ -27,7 +27,7 @@ impl Planner<'_> {
         let (kernel, (input, in_shape)) = match s.op {
             Op::Convolution => {
                 let window = self.window(true)?;
-                let count = window.kernel[0] * window.kernel[1] * s.input.dims.z as usize * out_shape.channels;
+                let count = weight_count(&window, s.input.dims.z as usize, out_shape.channels);
                 (
                     Kernel::Conv { weights: self.blob_range(&s.taps.location, s.taps.pointer, count, "taps")?, window },
                     own_shape()?,
@@ -41,7 +41,7 @@ impl Planner<'_> {
                         self.fail(format!("depthwise output channels {k} are not a multiple of input channels {c}"))
                     );
                 }
-                let count = window.kernel[0] * window.kernel[1] * k;
+                let count = weight_count(&window, 1, k);
                 (
                     Kernel::Depthwise {
                         weights: self.blob_range(&s.taps.location, s.taps.pointer, count, "taps")?,
@@ -55,7 +55,7 @@ impl Planner<'_> {
                 if window.dilation != 1 {
                     return Err(self.fail("dilated deconvolution is not supported by the CPU reference"));
                 }
-                let count = window.kernel[0] * window.kernel[1] * s.input.dims.z as usize * out_shape.channels;
+                let count = weight_count(&window, s.input.dims.z as usize, out_shape.channels);
                 (
                     Kernel::Deconv { taps: self.blob_range(&s.taps.location, s.taps.pointer, count, "taps")?, window },
                     own_shape()?,
@@ -73,7 +73,8 @@ impl Planner<'_> {
                 // The input is one flat run of values from the data pointer (its strides are
                 // not meaningful for this op).
                 let flat = flat(&s.input, inputs);
-                let weights = self.blob_range(&s.taps.location, s.taps.pointer, inputs * outputs, "taps")?;
+                let weights =
+                    self.blob_range(&s.taps.location, s.taps.pointer, inputs.saturating_mul(outputs), "taps")?;
                 (
                     Kernel::FullyConnected { weights, outputs },
                     (self.view(&flat, None, Role::Input)?, Shape::new(1, 1, inputs)),
@@ -229,4 +230,10 @@ impl Planner<'_> {
             activation,
         })
     }
+}
+
+/// Weights of a windowed op: kernel taps × input channels × output channels, saturating (a
+/// count past the data section is refused by [`Planner::blob_range`]).
+fn weight_count(window: &crate::window::Window, inputs: usize, outputs: usize) -> usize {
+    (window.kernel[0] * window.kernel[1]).saturating_mul(inputs).saturating_mul(outputs)
 }
