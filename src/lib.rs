@@ -7,6 +7,7 @@
 //! ```
 //!
 //! - [`blob`]: the NCSDK 1.x graph file, parsed with full validation and written byte-exactly.
+//! - [`compile`]: frozen TensorFlow graphs to graph files, as mvNCCompile writes them.
 //! - [`graph`]: derived facts about a blob (shapes, MACs, parameters) and a builder for test nets.
 //! - [`reference`]: the CPU executor that runs a blob as the stick does.
 //! - [`window`]: sliding-window arithmetic (output sizes, padding, tap indices) that builder and
@@ -19,6 +20,7 @@
 pub mod backend;
 pub mod bench;
 pub mod blob;
+pub mod compile;
 pub mod device;
 pub mod error;
 pub mod fp16;

@@ -25,7 +25,7 @@ pub fn run(path: &Path, json: bool) -> ncs::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn to_text(path: &Path, blob: &Blob, layout: &MemoryLayout, stats: &GraphStats, file_bytes: u64) -> String {
+pub(super) fn to_text(path: &Path, blob: &Blob, layout: &MemoryLayout, stats: &GraphStats, file_bytes: u64) -> String {
     let h = &blob.header;
     let mut out = String::new();
     let input = blob.input_shape();

@@ -2,6 +2,7 @@
 
 mod bench;
 mod classify;
+mod compile;
 mod info;
 mod preprocess;
 mod profile;
@@ -53,6 +54,8 @@ enum Command {
     Devices(sticks::DevicesArgs),
     /// Send firmware to every stick waiting in its boot ROM.
     Boot(sticks::BootArgs),
+    /// Compile a frozen TensorFlow graph (.pb) into a graph file, as mvNCCompile does.
+    Compile(compile::CompileArgs),
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -65,7 +68,7 @@ pub enum Outcome {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(compile::rewrite_args(std::env::args_os()));
     let tracer = match cli.trace_usb.as_deref().map(Tracer::to_file).transpose() {
         Ok(tracer) => tracer,
         Err(e) => {
@@ -83,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Profile(args) => profile::run(&args, tracer.as_ref()),
         Command::Devices(args) => sticks::devices(&args),
         Command::Boot(args) => sticks::boot_all(&args, tracer.as_ref()),
+        Command::Compile(args) => compile::run(&args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

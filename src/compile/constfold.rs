@@ -1,0 +1,410 @@
+//! Ops on constants only, evaluated at compile time as mvNCCompile's `.eval()` did through
+//! TensorFlow: shape arithmetic (`Shape`, `StridedSlice`, `Pack`, `Prod`, … behind a Flatten)
+//! and float arithmetic on weights (a batch norm written as `Rsqrt`, `Mul`, `Sub`, …).
+//! Everything else is an op the NCS cannot run: the error names the nearest supported op.
+
+use std::rc::Rc;
+
+use super::error::{CompileError, CompileErrorKind, CompileResult};
+use super::front::{bad_shape, Front, Val};
+use super::graph::Attrs;
+use super::proto::dtype;
+use super::tensor::{Constant, Values, MAX_FILLED_ELEMENTS};
+
+/// Ops the front end lowers, for "did you mean" hints.
+const SUPPORTED: &[&str] = &[
+    "Conv2D",
+    "DepthwiseConv2dNative",
+    "Conv2DBackpropInput",
+    "MaxPool",
+    "AvgPool",
+    "Relu",
+    "Relu6",
+    "Elu",
+    "LeakyRelu",
+    "Sigmoid",
+    "Tanh",
+    "Softmax",
+    "LRN",
+    "MatMul",
+    "BiasAdd",
+    "Add",
+    "AddV2",
+    "Sub",
+    "Mul",
+    "RealDiv",
+    "Maximum",
+    "FusedBatchNorm",
+    "FusedBatchNormV2",
+    "FusedBatchNormV3",
+    "ConcatV2",
+    "Concat",
+    "Reshape",
+    "Squeeze",
+    "ExpandDims",
+    "Mean",
+    "Pad",
+    "Identity",
+    "Const",
+    "Placeholder",
+    "Shape",
+    "Slice",
+    "Sum",
+    "Square",
+    "Rsqrt",
+];
+
+/// Explicit advice for ops users commonly meet.
+const HINTS: &[(&str, &str)] = &[
+    ("AddN", "Add (pairwise)"),
+    ("BatchMatMul", "MatMul (batch 1, 2-D)"),
+    ("BatchMatMulV2", "MatMul (batch 1, 2-D)"),
+    ("Conv3D", "Conv2D"),
+    ("Selu", "Elu"),
+    ("Softplus", "Relu"),
+    ("Swish", "Relu"),
+    ("ResizeBilinear", "Conv2DBackpropInput (a transposed convolution)"),
+    ("ResizeNearestNeighbor", "Conv2DBackpropInput (a transposed convolution)"),
+    ("FusedBatchNormGradV3", "FusedBatchNormV3 at inference (export with is_training=False)"),
+    ("Switch", "an inference graph without tf.cond (e.g. Keras learning phase 0, or slim is_training=False)"),
+    ("Merge", "an inference graph without tf.cond (e.g. Keras learning phase 0, or slim is_training=False)"),
+    ("StridedSlice", "Slice (channel slices of a 4-D tensor)"),
+    ("Split", "Slice (channel slices of a 4-D tensor)"),
+    ("Max", "MaxPool (a window over H and W)"),
+    ("Minimum", "Maximum (with negated operands)"),
+    ("ArgMax", "Softmax (take the arg max on the host)"),
+    ("Transpose", "Reshape (memory stays HWC)"),
+];
+
+impl Front<'_> {
+    /// Evaluates an op whose inputs are all constants, or explains why the op is unsupported.
+    pub(super) fn fold_constant(&mut self, n: usize, op: &str) -> CompileResult<()> {
+        let inputs: Vec<_> = (0..self.g.inputs[n].len()).map(|i| self.input(n, i)).collect::<CompileResult<_>>()?;
+        if op == "Shape" {
+            let shape = inputs.first().map(|t| t.shape.clone()).unwrap_or_default();
+            let c = Constant { shape: vec![shape.len()], values: Values::Int(shape) };
+            return self.set_const(n, c);
+        }
+        let all_const = !inputs.is_empty() && inputs.iter().all(|t| matches!(t.val, Val::Node(_) | Val::Folded(_)));
+        if !all_const || !FOLDABLE.contains(&op) {
+            return Err(unsupported_op(op));
+        }
+        let consts: Vec<Rc<Constant>> =
+            inputs.iter().map(|t| self.constant(t).map(|c| c.expect("checked"))).collect::<CompileResult<_>>()?;
+        let node = &self.g.nodes[n];
+        let folded = match op {
+            "Add" | "AddV2" | "Sub" | "Mul" | "RealDiv" | "Div" | "Maximum" | "Minimum" | "FloorDiv" => {
+                binary(op, &consts[0], &consts[1])?
+            }
+            "Rsqrt" | "Sqrt" | "Neg" | "Reciprocal" | "Square" => unary(op, &consts[0]),
+            "Cast" => {
+                let to = match node.attr_value("DstT") {
+                    Some(super::proto::attr_value::Value::Type(t)) => *t,
+                    _ => dtype::FLOAT,
+                };
+                cast(&consts[0], to)
+            }
+            "Pack" => pack(&consts)?,
+            "ConcatV2" | "Concat" => {
+                let (axis, values) = if op == "Concat" {
+                    (&consts[0], &consts[1..])
+                } else {
+                    (&consts[consts.len() - 1], &consts[..consts.len() - 1])
+                };
+                concat(values, axis)?
+            }
+            "Prod" => prod(&consts[0], &consts[1], node.attr_bool("keep_dims")?.unwrap_or(false))?,
+            "StridedSlice" => strided_slice(&consts, |k| node.attr_int(k).map(|v| v.unwrap_or(0)))?,
+            "Slice" => slice(&consts)?,
+            _ => return Err(unsupported_op(op)),
+        };
+        self.set_const(n, folded)
+    }
+
+    fn set_const(&mut self, n: usize, c: Constant) -> CompileResult<()> {
+        let shape = c.shape.iter().map(|&d| d as i64).collect();
+        self.set(n, Val::Folded(Rc::new(c)), shape);
+        Ok(())
+    }
+}
+
+const FOLDABLE: &[&str] = &[
+    "Add",
+    "AddV2",
+    "Sub",
+    "Mul",
+    "RealDiv",
+    "Div",
+    "Maximum",
+    "Minimum",
+    "FloorDiv",
+    "Rsqrt",
+    "Sqrt",
+    "Neg",
+    "Reciprocal",
+    "Square",
+    "Cast",
+    "Pack",
+    "ConcatV2",
+    "Concat",
+    "Prod",
+    "StridedSlice",
+    "Slice",
+];
+
+/// The error for an op the NCS cannot run, with the nearest supported op.
+pub fn unsupported_op(op: &str) -> CompileError {
+    let hint = HINTS.iter().find(|(o, _)| *o == op).map(|(_, h)| h.to_string()).unwrap_or_else(|| {
+        let best = SUPPORTED.iter().min_by_key(|s| distance(&op.to_ascii_lowercase(), &s.to_ascii_lowercase()));
+        best.map(|s| s.to_string()).unwrap_or_default()
+    });
+    CompileError::new(
+        CompileErrorKind::Unsupported,
+        format!(
+            "op {op} is not supported by the NCS v1 TensorFlow front end (nearest supported: {hint}); \
+             supported ops are listed in README"
+        ),
+    )
+}
+
+/// Levenshtein distance (op names are short).
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+fn floats(c: &Constant) -> Vec<f32> {
+    c.floats()
+}
+
+/// Right-aligned broadcasting of two shapes.
+fn broadcast(a: &[usize], b: &[usize]) -> CompileResult<Vec<usize>> {
+    let rank = a.len().max(b.len());
+    let mut out = vec![0; rank];
+    for i in 0..rank {
+        let da = if i + a.len() >= rank { a[i + a.len() - rank] } else { 1 };
+        let db = if i + b.len() >= rank { b[i + b.len() - rank] } else { 1 };
+        out[i] = match (da, db) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => return Err(bad_shape(format!("shapes {a:?} and {b:?} do not broadcast"))),
+        };
+    }
+    let total = out.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64)).unwrap_or(u64::MAX);
+    if total > MAX_FILLED_ELEMENTS {
+        return Err(CompileError::new(CompileErrorKind::Limit, format!("a constant of shape {out:?} is too large")));
+    }
+    Ok(out)
+}
+
+/// Index into `shape` (right-aligned under `out`) of the flat output index `i`.
+fn source_index(i: usize, out: &[usize], shape: &[usize]) -> usize {
+    let (mut rem, mut index, mut stride) = (i, 0, 1);
+    for d in (0..out.len()).rev() {
+        let coord = rem % out[d];
+        rem /= out[d];
+        if let Some(k) = (d + shape.len()).checked_sub(out.len()) {
+            if shape[k] != 1 {
+                index += coord * stride;
+            }
+            stride *= shape[k];
+        }
+    }
+    index
+}
+
+fn binary(op: &str, a: &Constant, b: &Constant) -> CompileResult<Constant> {
+    let shape = broadcast(&a.shape, &b.shape)?;
+    let count = shape.iter().product::<usize>();
+    if let (Some(x), Some(y)) = (a.ints(), b.ints()) {
+        let mut out = Vec::with_capacity(count);
+        for i in 0..count {
+            let (p, q) = (x[source_index(i, &shape, &a.shape)], y[source_index(i, &shape, &b.shape)]);
+            out.push(match op {
+                "Add" | "AddV2" => p.wrapping_add(q),
+                "Sub" => p.wrapping_sub(q),
+                "Mul" => p.wrapping_mul(q),
+                "Maximum" => p.max(q),
+                "Minimum" => p.min(q),
+                _ if q == 0 => return Err(bad_shape("integer division by zero in a constant".into())),
+                _ => p.div_euclid(q),
+            });
+        }
+        return Ok(Constant { shape, values: Values::Int(out) });
+    }
+    let (x, y) = (floats(a), floats(b));
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count {
+        let (p, q) = (x[source_index(i, &shape, &a.shape)], y[source_index(i, &shape, &b.shape)]);
+        out.push(match op {
+            "Add" | "AddV2" => p + q,
+            "Sub" => p - q,
+            "Mul" => p * q,
+            "Maximum" => p.max(q),
+            "Minimum" => p.min(q),
+            "FloorDiv" => (p / q).floor(),
+            _ => p / q,
+        });
+    }
+    Ok(Constant { shape, values: Values::Float(out) })
+}
+
+fn unary(op: &str, c: &Constant) -> Constant {
+    let values = floats(c)
+        .into_iter()
+        .map(|v| match op {
+            "Rsqrt" => 1.0 / v.sqrt(),
+            "Sqrt" => v.sqrt(),
+            "Neg" => -v,
+            "Reciprocal" => 1.0 / v,
+            _ => v * v,
+        })
+        .collect();
+    Constant { shape: c.shape.clone(), values: Values::Float(values) }
+}
+
+fn cast(c: &Constant, to: i32) -> Constant {
+    let values = match to {
+        dtype::FLOAT | dtype::HALF | dtype::DOUBLE => Values::Float(c.floats()),
+        _ => Values::Int(match &c.values {
+            Values::Int(v) => v.clone(),
+            Values::Float(v) => v.iter().map(|&f| f as i64).collect(),
+        }),
+    };
+    Constant { shape: c.shape.clone(), values }
+}
+
+fn ints_of(c: &Constant) -> CompileResult<&[i64]> {
+    c.ints().ok_or_else(|| bad_shape("expected an integer constant".into()))
+}
+
+fn pack(values: &[Rc<Constant>]) -> CompileResult<Constant> {
+    if values.iter().any(|v| !v.shape.is_empty()) {
+        return Err(bad_shape("Pack of constants other than scalars".into()));
+    }
+    if values.iter().all(|v| v.ints().is_some()) {
+        let out = values.iter().map(|v| ints_of(v).map(|i| i[0])).collect::<CompileResult<_>>()?;
+        return Ok(Constant { shape: vec![values.len()], values: Values::Int(out) });
+    }
+    Ok(Constant { shape: vec![values.len()], values: Values::Float(values.iter().map(|v| v.floats()[0]).collect()) })
+}
+
+fn concat(values: &[Rc<Constant>], axis: &Constant) -> CompileResult<Constant> {
+    let axis = ints_of(axis)?.first().copied().unwrap_or(0);
+    if values.iter().any(|v| v.shape.len() != 1) || (axis != 0 && axis != -1) {
+        return Err(bad_shape("concatenation of constants other than vectors".into()));
+    }
+    if values.iter().all(|v| v.ints().is_some()) {
+        let mut out = Vec::new();
+        for v in values {
+            out.extend_from_slice(ints_of(v)?);
+        }
+        return Ok(Constant { shape: vec![out.len()], values: Values::Int(out) });
+    }
+    let out: Vec<f32> = values.iter().flat_map(|v| v.floats()).collect();
+    Ok(Constant { shape: vec![out.len()], values: Values::Float(out) })
+}
+
+fn prod(c: &Constant, axes: &Constant, keep: bool) -> CompileResult<Constant> {
+    let axes = ints_of(axes)?;
+    if c.shape.len() != 1 || !(axes.is_empty() || axes == [0] || axes == [-1]) {
+        return Err(bad_shape("Prod of constants other than a vector".into()));
+    }
+    let shape = if keep { vec![1] } else { vec![] };
+    Ok(match &c.values {
+        Values::Int(v) => Constant { shape, values: Values::Int(vec![v.iter().product()]) },
+        Values::Float(v) => Constant { shape, values: Values::Float(vec![v.iter().product()]) },
+    })
+}
+
+fn strided_slice(c: &[Rc<Constant>], attr: impl Fn(&str) -> CompileResult<i64>) -> CompileResult<Constant> {
+    let (input, begin, end, strides) = (&c[0], ints_of(&c[1])?, ints_of(&c[2])?, ints_of(&c[3])?);
+    if input.shape.len() != 1 || begin.len() != 1 || end.len() != 1 || strides != [1] {
+        return Err(bad_shape("StridedSlice of constants other than a unit-stride vector slice".into()));
+    }
+    if attr("ellipsis_mask")? != 0 || attr("new_axis_mask")? != 0 {
+        return Err(bad_shape("StridedSlice with ellipsis or new axes on a constant".into()));
+    }
+    let len = input.shape[0] as i64;
+    let norm = |i: i64| if i < 0 { (i + len).max(0) } else { i.min(len) };
+    let b = if attr("begin_mask")? & 1 != 0 { 0 } else { norm(begin[0]) };
+    let e = if attr("end_mask")? & 1 != 0 { len } else { norm(end[0]) };
+    let shrink = attr("shrink_axis_mask")? & 1 != 0;
+    let (b, e) = if shrink { (norm(begin[0]), norm(begin[0]) + 1) } else { (b, e.max(b)) };
+    let take = |range: std::ops::Range<usize>| -> Values {
+        match &input.values {
+            Values::Int(v) => Values::Int(v[range].to_vec()),
+            Values::Float(v) => Values::Float(v[range].to_vec()),
+        }
+    };
+    if e > len || b > e {
+        return Err(bad_shape(format!("slice {b}..{e} of a vector of {len}")));
+    }
+    let values = take(b as usize..e as usize);
+    let shape = if shrink { vec![] } else { vec![(e - b) as usize] };
+    Ok(Constant { shape, values })
+}
+
+fn slice(c: &[Rc<Constant>]) -> CompileResult<Constant> {
+    let (input, begin, size) = (&c[0], ints_of(&c[1])?, ints_of(&c[2])?);
+    if input.shape.len() != 1 || begin.len() != 1 || size.len() != 1 {
+        return Err(bad_shape("Slice of constants other than a vector".into()));
+    }
+    let len = input.shape[0] as i64;
+    let b = begin[0];
+    let e = if size[0] == -1 { len } else { b + size[0] };
+    if b < 0 || e > len || e < b {
+        return Err(bad_shape(format!("slice {b}..{e} of a vector of {len}")));
+    }
+    let values = match &input.values {
+        Values::Int(v) => Values::Int(v[b as usize..e as usize].to_vec()),
+        Values::Float(v) => Values::Float(v[b as usize..e as usize].to_vec()),
+    };
+    Ok(Constant { shape: vec![(e - b) as usize], values })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ints(shape: &[usize], v: &[i64]) -> Constant {
+        Constant { shape: shape.to_vec(), values: Values::Int(v.to_vec()) }
+    }
+
+    #[test]
+    fn flatten_shape_arithmetic() {
+        // Keras' batch_flatten: Pack([-1, Prod(Shape(x)[1:])]).
+        let shape = Rc::new(ints(&[4], &[1, 7, 7, 64]));
+        let tail = strided_slice(
+            &[shape, Rc::new(ints(&[1], &[1])), Rc::new(ints(&[1], &[0])), Rc::new(ints(&[1], &[1]))],
+            |k| Ok(if k == "end_mask" { 1 } else { 0 }),
+        )
+        .unwrap();
+        assert_eq!(tail.ints(), Some(&[7i64, 7, 64][..]));
+        let p = prod(&tail, &ints(&[1], &[0]), false).unwrap();
+        let packed = pack(&[Rc::new(ints(&[], &[-1])), Rc::new(p)]).unwrap();
+        assert_eq!(packed.ints(), Some(&[-1i64, 3136][..]));
+    }
+
+    #[test]
+    fn broadcasting_and_hints() {
+        let a = Constant { shape: vec![2, 3], values: Values::Float(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]) };
+        let b = Constant { shape: vec![3], values: Values::Float(vec![10.0, 20.0, 30.0]) };
+        let sum = binary("Add", &a, &b).unwrap();
+        assert_eq!(sum.values, Values::Float(vec![11.0, 22.0, 33.0, 14.0, 25.0, 36.0]));
+        assert!(binary("Add", &a, &Constant { shape: vec![2], values: Values::Float(vec![0.0; 2]) }).is_err());
+        assert!(unsupported_op("Conv3D").message.contains("nearest supported: Conv2D"));
+        assert!(unsupported_op("Relu7").message.contains("nearest supported: Relu"));
+    }
+}
