@@ -251,7 +251,7 @@ impl Front<'_> {
             let spec = StageSpec {
                 radix: [0, 0],
                 filter: [0, 0],
-                taps: Some(super::weights::Taps::values(vec![-1.0])),
+                taps: Some(super::weights::Taps::values(vec![-1.0; xyz[2] as usize])),
                 ..StageSpec::simple(&name, StageType::Scale, quirky_xyz(&b.shape)?.0, xyz[2])
             };
             let negated = self.add_stage(n, spec, &b.val, b.shape.clone())?;

@@ -9,6 +9,7 @@
 //! (`Network.finalize`), both recorded here so that emission only assigns byte offsets.
 
 use crate::blob::{Dims, PadStyle, PostOp, StageType};
+use crate::window::{Axis, Padding, WindowOp};
 
 use super::weights::{Bias, OpParams, Taps};
 
@@ -219,11 +220,7 @@ impl Network {
         let mut in_dims = Dims::new(x, y, c);
         let mut tap_dims = Dims::new(spec.filter[0] * spec.filter[1], c, k);
         let mut out = Dims::new(x, y, k);
-        let ceil = |a: i64, b: i64| (a + b - 1).div_euclid(b);
-        let (xi, yi) = (i64::from(x), i64::from(y));
-        let (rx, ry, sx, sy) = (i64::from(radix_x), i64::from(radix_y), i64::from(stride_x), i64::from(stride_y));
-        let (px, py) = (i64::from(pad_x), i64::from(pad_y));
-        let clamp = |v: i64| v.clamp(0, i64::from(u32::MAX)) as u32;
+        let clamp = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
         match op {
             StageType::FullyConnected => {
                 if x == 0 {
@@ -241,33 +238,27 @@ impl Network {
             StageType::Convolution
             | StageType::DepthwiseConvolution
             | StageType::MaxPooling
-            | StageType::AveragePooling => match spec.pad_style {
-                PadStyle::TfSame => {
-                    out.x = clamp(ceil(xi, sx));
-                    out.y = clamp(ceil(yi, sy));
-                }
-                PadStyle::TfValid => {
-                    out.x = clamp(ceil(xi - rx + 1, sx));
-                    out.y = clamp(ceil(yi - ry + 1, sy));
-                }
-                _ if matches!(op, StageType::Convolution | StageType::DepthwiseConvolution) => {
-                    out.x = clamp((xi + 2 * px - rx).div_euclid(sx) + 1);
-                    out.y = clamp((yi + 2 * py - ry).div_euclid(sy) + 1);
-                }
-                _ => {
-                    out.x = clamp((ceil(xi + 2 * px - rx, sx) + 1).min(ceil(xi + px, sx)));
-                    out.y = clamp((ceil(yi + 2 * py - ry, sy) + 1).min(ceil(yi + py, sy)));
-                }
-            },
-            StageType::Deconvolution => {
-                let (dpx, dpy) = match spec.pad_style {
-                    PadStyle::TfSame => (rx / 2, ry / 2),
-                    PadStyle::TfValid => (rx - 1, ry - 1),
-                    PadStyle::Caffe => (px, py),
-                    PadStyle::None => (0, 0),
+            | StageType::AveragePooling => {
+                // The front end writes convolutions with tfsame, tfvalid or caffe padding and
+                // pooling with tfsame or tfvalid, where the toolkit's sizes are crate::window's.
+                let window_op = if matches!(op, StageType::MaxPooling | StageType::AveragePooling) {
+                    WindowOp::Pooling
+                } else {
+                    WindowOp::Convolution
                 };
-                out.x = clamp(sx * (xi - 1) + rx - 2 * dpx);
-                out.y = clamp(sy * (yi - 1) + ry - 2 * dpy);
+                // Record order: x with radix_x, stride_x and pad_x (for TF graphs x is H but
+                // radix_x is the kernel's width: quirk 1, research/blob_format.md §3.4).
+                let pads = [pad_x, pad_y].map(|p| u8::try_from(p).unwrap_or(u8::MAX));
+                let padding = Padding::of_record(spec.pad_style, pads);
+                out.x = clamp(Axis::new(radix_x, stride_x, 1).output_len(x, padding.axis(0), window_op));
+                out.y = clamp(Axis::new(radix_y, stride_y, 1).output_len(y, padding.axis(1), window_op));
+            }
+            StageType::Deconvolution => {
+                // Deconvolutions come with caffe padding only (lower.rs derives the pad from the
+                // requested output size); any other style is read as pad 0.
+                let pads = if spec.pad_style == PadStyle::Caffe { [pad_x, pad_y] } else { [0, 0] };
+                out.x = clamp(Axis::new(radix_x, stride_x, 1).deconv_output_len(x, pads[0]).unwrap_or(0));
+                out.y = clamp(Axis::new(radix_y, stride_y, 1).deconv_output_len(y, pads[1]).unwrap_or(0));
             }
             _ => {}
         }

@@ -5,6 +5,7 @@
 use std::rc::Rc;
 
 use crate::blob::{PadStyle, StageType};
+use crate::window::{Axis, Padding, WindowOp};
 
 use super::error::{CompileError, CompileErrorKind, CompileResult};
 use super::front::{bad_shape, unsupported, Front, Tensor, Val};
@@ -213,8 +214,8 @@ impl Front<'_> {
                 w[3]
             ));
         }
-        let out_h = window(h, kh, stride[0], style, pad[0]);
-        let out_w = window(wd, kw, stride[1], style, pad[1]);
+        let padding = Padding::of_record(style, [pad[0] as u8, pad[1] as u8]);
+        let [out_h, out_w] = window_out([h, wd], [kh, kw], stride, padding, WindowOp::Convolution);
         let op = if depthwise { StageType::DepthwiseConvolution } else { StageType::Convolution };
         let spec = StageSpec {
             pad,
@@ -289,7 +290,9 @@ impl Front<'_> {
             filter: [kh, kw],
             ..StageSpec::simple(&self.out_name(n), op, xyz(h, w, c)?, c as u32)
         };
-        let shape = vec![1, window(h, kh, stride[0], style, 0), window(w, kw, stride[1], style, 0), c];
+        let padding = Padding::of_record(style, [0, 0]);
+        let [out_h, out_w] = window_out([h, w], [kh, kw], stride, padding, WindowOp::Pooling);
+        let shape = vec![1, out_h, out_w, c];
         self.add_stage(n, spec, &x.val, shape)?;
         Ok(())
     }
@@ -510,6 +513,10 @@ impl Front<'_> {
     }
 
     /// Creates a stage with taps of a constant (scale or max_with_const) for node `n`.
+    ///
+    /// A single constant is written once per channel: the record (like mvNCCompile's) claims
+    /// one value per channel, and mvNCCompile's one-value buffer left the others to the zero
+    /// padding.
     pub(super) fn const_taps_stage(
         &mut self,
         n: usize,
@@ -518,6 +525,7 @@ impl Front<'_> {
         taps: Vec<f32>,
     ) -> CompileResult<usize> {
         let (xyz, _) = quirky_xyz(&x.shape)?;
+        let taps = if taps.len() == 1 { vec![taps[0]; xyz[2] as usize] } else { taps };
         let name = if op == StageType::MaxWithConst { self.g.nodes[n].name.clone() } else { self.out_name(n) };
         let spec = StageSpec {
             radix: [0, 0],
@@ -571,12 +579,11 @@ pub fn quirky_xyz(shape: &[i64]) -> CompileResult<([u32; 3], u32)> {
     }
 }
 
-/// Output length of a TF window along one axis.
-pub fn window(len: i64, k: u32, stride: u32, style: PadStyle, pad: u32) -> i64 {
-    let (k, s, p) = (i64::from(k), i64::from(stride), i64::from(pad));
-    match style {
-        PadStyle::TfSame => (len + s - 1) / s,
-        PadStyle::TfValid => ((len - k + s) / s).max(0),
-        _ => ((len + 2 * p - k) / s + 1).max(0),
-    }
+/// Output `[rows, columns]` of a convolution or pooling over `[h, w]` ([`crate::window`]).
+pub fn window_out(hw: [i64; 2], kernel: [u32; 2], stride: [u32; 2], padding: Padding, op: WindowOp) -> [i64; 2] {
+    [0, 1].map(|a| {
+        let len = u32::try_from(hw[a]).unwrap_or(u32::MAX);
+        let out = Axis::new(kernel[a], stride[a], 1).output_len(len, padding.axis(a), op);
+        i64::try_from(out).unwrap_or(i64::MAX)
+    })
 }

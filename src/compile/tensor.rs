@@ -90,17 +90,21 @@ pub fn decode(proto: &TensorProto) -> CompileResult<Constant> {
     let count = count.ok_or_else(|| bad(format!("shape {dims:?} overflows")))?;
     let shape: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
     let values = match proto.dtype {
-        dtype::FLOAT => {
-            Values::Float(floats(proto, count, 4, &proto.float_val, |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))?)
-        }
+        dtype::FLOAT => Values::Float(floats(proto, count, 4, &proto.float_val, |content| {
+            content.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+        })?),
         dtype::HALF => {
-            let halves: Vec<f32> = proto.half_val.iter().map(|&h| half::f16::from_bits(h as u16).to_f32()).collect();
-            Values::Float(floats(proto, count, 2, &halves, |b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())?)
+            // `half_val` holds each value's 16 bits in an int32.
+            let bits: Vec<u8> = proto.half_val.iter().flat_map(|&h| (h as u16).to_le_bytes()).collect();
+            Values::Float(floats(proto, count, 2, &crate::fp16::decode(&bits), crate::fp16::decode)?)
         }
         dtype::DOUBLE => {
             let narrowed: Vec<f32> = proto.double_val.iter().map(|&d| d as f32).collect();
-            Values::Float(floats(proto, count, 8, &narrowed, |b| {
-                f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32
+            Values::Float(floats(proto, count, 8, &narrowed, |content| {
+                content
+                    .chunks_exact(8)
+                    .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
+                    .collect()
             })?)
         }
         dtype::INT32 | dtype::INT16 | dtype::INT8 | dtype::UINT8 | dtype::INT64 | dtype::BOOL => {
@@ -126,7 +130,7 @@ fn floats(
     count: u64,
     width: usize,
     listed: &[f32],
-    read: impl Fn(&[u8]) -> f32,
+    decode: impl Fn(&[u8]) -> Vec<f32>,
 ) -> CompileResult<Vec<f32>> {
     if !proto.tensor_content.is_empty() {
         let content = &proto.tensor_content;
@@ -137,7 +141,7 @@ fn floats(
                 content.len()
             )));
         }
-        return Ok(content.chunks_exact(width).map(read).collect());
+        return Ok(decode(content));
     }
     fill(listed, count, 0.0)
 }

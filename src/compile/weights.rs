@@ -10,10 +10,9 @@
 //! a bias added by `BiasAdd`/`Add` is already rounded to fp16 (`astype(np.float16)`), fp16 plus
 //! fp16 stays fp16, fp16 times a float32 array becomes float32, fp16 times a scalar stays fp16.
 
-use half::f16;
-
 use super::error::CompileResult;
 use super::graph::Graph;
+use crate::fp16;
 
 /// Where taps come from.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,7 +97,7 @@ impl Taps {
             values = out;
         }
         if self.round_first {
-            values.iter_mut().for_each(|v| *v = round16(*v));
+            fp16::round(&mut values);
         }
         for op in &self.ops {
             let (factors, divide) = match op {
@@ -126,7 +125,7 @@ pub struct Bias {
 impl Bias {
     /// A bias as `astype(np.float16)` leaves it.
     pub fn rounded(values: &[f32]) -> Self {
-        Bias { values: values.iter().map(|&v| round16(v)).collect(), half: true }
+        Bias { values: values.iter().map(|&v| fp16::round_one(v)).collect(), half: true }
     }
 
     /// Raw parameters stored as fp16 (LRN's bias slot).
@@ -139,7 +138,7 @@ impl Bias {
         for (v, o) in self.values.iter_mut().zip(other.values.iter().cycle()) {
             *v += *o;
             if self.half && other.half {
-                *v = round16(*v);
+                *v = fp16::round_one(*v);
             }
         }
         self.half = self.half && other.half;
@@ -160,11 +159,11 @@ impl Bias {
         for (i, v) in self.values.iter_mut().enumerate() {
             let mut f = factors[i % factors.len()];
             if keep_half {
-                f = round16(f);
+                f = fp16::round_one(f);
             }
             *v = if divide { *v / f } else { *v * f };
             if keep_half {
-                *v = round16(*v);
+                *v = fp16::round_one(*v);
             }
         }
         self.half = keep_half;
@@ -185,14 +184,9 @@ impl OpParams {
     pub fn bytes(&self) -> Vec<u8> {
         match self {
             OpParams::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            OpParams::F16(v) => crate::fp16::encode(v),
+            OpParams::F16(v) => fp16::encode(v),
         }
     }
-}
-
-/// Rounds to the nearest fp16 value (ties to even), kept as f32.
-pub fn round16(v: f32) -> f32 {
-    f16::from_f32(v).to_f32()
 }
 
 #[cfg(test)]
@@ -202,13 +196,13 @@ mod tests {
     #[test]
     fn bias_follows_numpy_dtypes() {
         let mut b = Bias::rounded(&[0.1, 0.2]);
-        assert!(b.half && b.values[0] == round16(0.1));
+        assert!(b.half && b.values[0] == fp16::round_one(0.1));
         b.add(&Bias::rounded(&[0.3, 0.3]));
-        assert_eq!(b.values[0], round16(round16(0.1) + round16(0.3)));
+        assert_eq!(b.values[0], fp16::round_one(fp16::round_one(0.1) + fp16::round_one(0.3)));
         let mut scalar = b.clone();
         scalar.apply(&[1.1], true, false);
         assert!(scalar.half);
-        assert_eq!(scalar.values[0], round16(b.values[0] * round16(1.1)));
+        assert_eq!(scalar.values[0], fp16::round_one(b.values[0] * fp16::round_one(1.1)));
         let mut array = b.clone();
         array.apply(&[1.1, 1.1], false, false);
         assert!(!array.half);

@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""Test data for `ncs compile` (tests/compile_ops.rs, tests/compile_real.rs).
+
+    pip install tensorflow-cpu numpy
+    python3 tests/data/gen_compile.py ops                 # tests/data/compile/ops/*.pb + expected outputs
+    python3 tests/data/gen_compile.py freeze META CKPT OUTPUT OUT.pb   # a checkpoint into a frozen pb
+
+`ops`: one small frozen graph per op the compiler lowers, built by TensorFlow itself (TF1 graph
+mode, as users froze models for mvNCCompile), with TensorFlow's output on a fixed input. The
+input comes from the SplitMix64 stream shared with `ncs::graph::samples::Weights` (seed per case,
+drawn first), so the Rust test regenerates it and only the graph and the output are committed.
+Weights are fp16-representable and folded scales are powers of two (batch-norm gammas ±2^k,
+var + eps = 4), so ncs's fp16 weights hold
+exactly TensorFlow's values and fp32 mode must agree to float rounding.
+
+Tests and CI never need TensorFlow.
+"""
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from gen_tf_reference import Weights  # noqa: E402  (SplitMix64, same as the Rust side)
+import tensorflow as tf  # noqa: E402
+
+tf1 = tf.compat.v1
+OPS = os.path.join(HERE, "compile", "ops")
+
+
+def fp16(a):
+    return np.asarray(a, dtype=np.float32).astype(np.float16).astype(np.float32)
+
+
+class Rng:
+    """fp16-exact weights from a seeded numpy generator."""
+
+    def __init__(self, seed):
+        self.r = np.random.default_rng(seed)
+
+    def w(self, *shape, scale=0.5):
+        return tf.constant(fp16(self.r.uniform(-scale, scale, shape)))
+
+    def grid(self, n, steps):
+        """Multiples of 1/steps in [-1, 1]: products and sums of a few stay exact in fp16."""
+        return tf.constant(self.r.integers(-steps, steps + 1, n).astype(np.float32) / steps)
+
+    def powers_of_two(self, n):
+        """±2^k: scaling fp16 weights by these is exact."""
+        signs = self.r.choice([-1.0, 1.0], n)
+        return tf.constant((signs * 2.0 ** self.r.integers(-2, 2, n)).astype(np.float32))
+
+
+def conv(x, r, k, cout, stride=1, padding="SAME", name=None):
+    cin = int(x.shape[-1])
+    return tf.nn.conv2d(x, r.w(k, k, cin, cout), [1, stride, stride, 1], padding, name=name)
+
+
+def bn(x, r, version):
+    """Inference batch norm with scale exactly gamma/2 (var + eps == 4) and fp16-exact folding."""
+    c = int(x.shape[-1])
+    eps = 2.0 ** -10
+    gamma, beta, mean = r.powers_of_two(c), r.grid(c, 64), r.grid(c, 32)
+    var = tf.constant(np.full(c, 4.0 - eps, np.float32))
+    op = {1: tf.raw_ops.FusedBatchNorm, 2: tf.raw_ops.FusedBatchNormV2, 3: tf.raw_ops.FusedBatchNormV3}[version]
+    return op(x=x, scale=gamma, offset=beta, mean=mean, variance=var, epsilon=eps, is_training=False)[0]
+
+
+# Each case: (input shape, builder). The builder returns the output tensor.
+
+def conv_bias_relu(x, r):
+    return tf.nn.relu(tf.nn.bias_add(conv(x, r, 3, 8), r.w(8, scale=0.1)))
+
+
+def conv_bn_v3_relu6(x, r):
+    return tf.nn.relu6(bn(conv(x, r, 3, 8, 2, "VALID"), r, 3))
+
+
+def conv_bn_v1_elu(x, r):
+    return tf.nn.elu(bn(conv(x, r, 3, 8), r, 1))
+
+
+def conv_bn_v2_leaky_op(x, r):
+    return tf.nn.leaky_relu(bn(conv(x, r, 1, 8), r, 2), alpha=0.25)
+
+
+def conv_leaky_pattern(x, r):
+    y = conv(x, r, 3, 8)
+    return tf.maximum(y, 0.125 * y)
+
+
+def depthwise_bn_relu(x, r):
+    c = int(x.shape[-1])
+    y = tf.nn.depthwise_conv2d(x, r.w(3, 3, c, 1), [1, 1, 1, 1], "SAME")
+    return tf.nn.relu(bn(y, r, 3))
+
+
+def deconv_bias(x, r):
+    y = tf.nn.conv2d_transpose(x, r.w(3, 3, 4, int(x.shape[-1])), [1, 11, 11, 4], 2, "VALID")
+    return tf.nn.bias_add(y, r.w(4, scale=0.1))
+
+
+def pad_conv(x, r):
+    y = tf.pad(x, [[0, 0], [2, 2], [1, 1], [0, 0]])
+    return tf.nn.relu(conv(y, r, 3, 8, 1, "VALID"))
+
+
+def pools(x, r):
+    y = tf.nn.max_pool2d(conv(x, r, 3, 8), 3, 2, "SAME")
+    y = tf.nn.avg_pool2d(y, 2, 1, "VALID")
+    return tf.nn.avg_pool2d(y, 3, 1, "SAME")
+
+
+def lrn(x, r):
+    return tf.nn.local_response_normalization(conv(x, r, 1, 8), depth_radius=2, bias=1.0, alpha=0.1, beta=0.75)
+
+
+def flatten_fc_softmax(x, r):
+    y = tf.nn.relu(conv(x, r, 3, 8, 2))
+    # tf.layers.flatten's pattern: Shape → StridedSlice → Pack → Reshape.
+    flat = tf.reshape(y, tf.stack([tf.shape(y)[0], -1]))
+    n = int(np.prod(y.shape[1:]))
+    return tf.nn.softmax(tf.matmul(flat, r.w(n, 10, scale=0.2)) + r.w(10, scale=0.1))
+
+
+def mean_squeeze_fc_sigmoid(x, r):
+    y = tf.nn.relu(conv(x, r, 3, 16))
+    y = tf.squeeze(tf.reduce_mean(y, [1, 2], keepdims=True), [1, 2])
+    return tf.sigmoid(tf.matmul(y, r.w(16, 4)) + r.w(4, scale=0.1))
+
+
+def fc_tanh(x, r):
+    flat = tf.reshape(x, [1, -1])
+    n = int(flat.shape[-1])
+    return tf.tanh(tf.nn.bias_add(tf.matmul(flat, r.w(n, 12, scale=0.2)), r.w(12, scale=0.1)))
+
+
+def eltwise_ops(x, r):
+    a = conv(x, r, 1, 8)
+    b = conv(x, r, 3, 8)
+    c = conv(x, r, 1, 8)
+    d = conv(x, r, 3, 8)
+    return tf.maximum(tf.multiply(tf.add(a, b), c) - d, c)
+
+
+def mul_div_constants(x, r):
+    y = conv(x, r, 3, 8) * 2.0  # absorbed into the convolution
+    y = y / tf.constant(np.array([0.5, 1, 2, 4, 0.25, 1, 2, 8], np.float32))
+    y = tf.nn.max_pool2d(tf.nn.relu(y), 2, 2, "VALID")
+    return y * 0.5  # a scale stage after a pool
+
+
+def max_with_const(x, r):
+    return tf.maximum(conv(x, r, 3, 8), 0.25)
+
+
+def concat_branches(x, r):
+    a = tf.nn.relu(conv(x, r, 1, 8))
+    b = tf.nn.relu(conv(x, r, 3, 8))
+    c = tf.nn.max_pool2d(tf.nn.relu(conv(x, r, 3, 8)), 3, 1, "SAME")
+    return tf.nn.relu(conv(tf.concat([a, b, c], 3), r, 1, 8))
+
+
+def slice_channels(x, r):
+    y = tf.nn.relu(conv(x, r, 3, 8))
+    return conv(tf.slice(y, [0, 0, 0, 2], [1, -1, -1, 3]), r, 1, 8)
+
+
+def batch_norm_pattern(x, r):
+    # tf.nn.batch_normalization: Rsqrt/Mul/Sub on constants, Mul + Add on the tensor.
+    y = conv(x, r, 3, 8)
+    eps = 2.0 ** -10
+    return tf.nn.relu(tf.nn.batch_normalization(
+        y, r.grid(8, 32), tf.constant(np.full(8, 4.0 - eps, np.float32)), r.grid(8, 64), r.powers_of_two(8), eps))
+
+
+CASES = [
+    ((8, 8, 3), conv_bias_relu),
+    ((9, 9, 3), conv_bn_v3_relu6),
+    ((8, 8, 3), conv_bn_v1_elu),
+    ((6, 6, 4), conv_bn_v2_leaky_op),
+    ((8, 8, 3), conv_leaky_pattern),
+    ((8, 8, 4), depthwise_bn_relu),
+    ((5, 5, 3), deconv_bias),
+    ((7, 7, 3), pad_conv),
+    ((9, 9, 3), pools),
+    ((5, 5, 3), lrn),
+    ((8, 8, 3), flatten_fc_softmax),
+    ((6, 6, 3), mean_squeeze_fc_sigmoid),
+    ((4, 4, 3), fc_tanh),
+    ((6, 6, 3), eltwise_ops),
+    ((8, 8, 3), mul_div_constants),
+    ((6, 6, 3), max_with_const),
+    ((7, 7, 4), concat_branches),
+    ((6, 6, 3), slice_channels),
+    ((6, 6, 3), batch_norm_pattern),
+]
+
+
+def ops(only):
+    os.makedirs(OPS, exist_ok=True)
+    for i, (shape, case) in enumerate(CASES):
+        name = case.__name__
+        if only and name not in only:
+            continue
+        seed = 2000 + i
+        image = Weights(seed).uniform(int(np.prod(shape)), 1.0).reshape((1,) + shape)
+        g = tf1.Graph()
+        with g.as_default():
+            x = tf1.placeholder(tf.float32, (1,) + shape, name="input")
+            tf.identity(case(x, Rng(seed)), name="output")
+            frozen = tf1.graph_util.extract_sub_graph(g.as_graph_def(), ["output"])
+        g2 = tf1.Graph()
+        with g2.as_default():
+            tf1.import_graph_def(frozen, name="")
+            with tf1.Session(graph=g2) as sess:
+                y = sess.run("output:0", {"input:0": image})
+        with open(os.path.join(OPS, name + ".pb"), "wb") as f:
+            f.write(frozen.SerializeToString())
+        y = np.asarray(y, np.float32).reshape(-1)
+        np.save(os.path.join(OPS, name + ".npy"), y)
+        print(f"{name:26s} seed {seed}  {len(frozen.node):3d} nodes  out {y.size:4d}  max|y| {np.abs(y).max():.4g}")
+
+
+def freeze(meta, ckpt, output, out_path):
+    tf1.disable_eager_execution()
+    g = tf1.Graph()
+    with g.as_default(), tf1.Session(graph=g) as sess:
+        saver = tf1.train.import_meta_graph(meta, clear_devices=True)
+        saver.restore(sess, ckpt)
+        frozen = tf1.graph_util.convert_variables_to_constants(sess, g.as_graph_def(), [output])
+    with open(out_path, "wb") as f:
+        f.write(frozen.SerializeToString())
+    print(out_path, len(frozen.node), "nodes")
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else "ops"
+    if command == "ops":
+        ops(set(sys.argv[2:]))
+    elif command == "freeze":
+        freeze(*sys.argv[2:6])
+    else:
+        sys.exit(__doc__)
