@@ -1,5 +1,5 @@
 //! Firmware: finding it, sending it to a stick's boot ROM, and waiting for the booted stick to
-//! come back (research/ncsdk_api.md §3.3–§3.4, §3.13).
+//! come back (`docs/usb_protocol.md` §4–§5).
 
 use std::path::{Path, PathBuf};
 use std::thread::sleep;
@@ -10,7 +10,7 @@ use serde_json::json;
 use super::error::DeviceError;
 use super::link::Link;
 use super::trace::{Tracer, Transfer};
-use super::transport::{Bus, StickState, UsbError, UsbId};
+use super::transport::{Bus, Place, StickState, Transport, UsbError, UsbId};
 use super::wire::{Status, ENDPOINT_OUT, FIRMWARE_MAGIC};
 
 /// Where NCSDK 1.x installs the firmware.
@@ -19,8 +19,14 @@ pub const NCSDK_FIRMWARE_PATH: &str = "/usr/local/lib/mvnc/MvNCAPI.mvcmd";
 const MAX_FIRMWARE: u64 = 16 << 20;
 /// Per-chunk timeout of the boot transfer.
 const BOOT_CHUNK_TIMEOUT: Duration = Duration::from_secs(2);
-/// Pause between polls while waiting for a stick to (re)appear.
+/// Pause between polls while waiting for a stick to (re)appear (`mvnc_api.c` 297).
 const POLL: Duration = Duration::from_millis(10);
+/// Pause before the first look for the ROM (`usb_boot.c` 235).
+const BOOT_OPEN_FIRST_PAUSE: Duration = Duration::from_millis(100);
+/// How long a ROM that is there but cannot be opened is retried (`usb_boot.c` 38: 20 × 100 ms).
+const BOOT_OPEN_RETRY: Duration = Duration::from_secs(2);
+/// Pause between those retries (`usb_boot.c` 267).
+const BOOT_OPEN_RETRY_PAUSE: Duration = Duration::from_millis(100);
 
 /// A firmware image (Intel's `MvNCAPI.mvcmd`, never shipped with ncs).
 #[derive(Debug, Clone)]
@@ -64,16 +70,20 @@ impl Firmware {
     }
 }
 
-/// Sends the firmware to a stick in its ROM, in chunks of the endpoint's packet size.
-/// The stick may drop off the bus before the last chunk completes; that counts as success.
+/// Sends the firmware to the stick waiting in its ROM at `at`'s bus and ports, in chunks of
+/// the endpoint's packet size. As Intel's `wait_findopen` (`usb_boot.c` 228–269): pause 100 ms,
+/// then look the stick up in the *current* enumeration (nothing in its ROM there is an error at
+/// once), and retry opening it — open, set configuration, claim — every 100 ms for 2 s. The
+/// stick may drop off the bus before the last chunk completes; that counts as success
+/// (`usb_boot.c` 295–297).
 pub fn send_firmware(
     bus: &dyn Bus,
-    id: &UsbId,
+    at: &UsbId,
     firmware: &Firmware,
     tracer: Option<&Tracer>,
 ) -> Result<(), DeviceError> {
-    let stick = id.name();
-    let mut transport = open_with_retry(bus, id, Duration::from_secs(2))?;
+    let stick = at.name();
+    let mut transport = open_rom(bus, at)?;
     let chunk_size = transport.max_packet_size().max(64);
     if let Some(t) = tracer {
         t.event(
@@ -117,7 +127,8 @@ pub fn send_firmware(
 }
 
 /// Waits for a stick at the same bus and ports to appear in `state`; opens it when booted and
-/// checks it reports WAITING.
+/// checks it reports WAITING. (Kept for callers that do not yet use [`wait_for_rom`] and
+/// [`wait_for_booted`].)
 pub fn wait_for(
     bus: &dyn Bus,
     at: &UsbId,
@@ -126,58 +137,125 @@ pub fn wait_for(
     tracer: Option<&Tracer>,
     link_timeout: Duration,
 ) -> Result<Option<Link>, DeviceError> {
+    match state {
+        StickState::Rom => wait_for_rom(bus, at, within, tracer).map(|_| None),
+        StickState::Booted => wait_for_booted(bus, at, None, within, tracer, link_timeout).map(|(_, link)| Some(link)),
+    }
+}
+
+/// Waits until a stick shows up in its ROM at `at`'s bus and ports; returns its enumeration.
+pub fn wait_for_rom(
+    bus: &dyn Bus,
+    at: &UsbId,
+    within: Duration,
+    tracer: Option<&Tracer>,
+) -> Result<UsbId, DeviceError> {
     let stick = at.name();
     let deadline = Instant::now() + within;
-    let mut last_problem = String::from("it did not appear");
     loop {
         let found = bus.sticks().map_err(|e| DeviceError::usb(&stick, "enumerate", e))?;
-        if let Some(id) = found.iter().find(|d| d.bus == at.bus && d.ports == at.ports && d.state() == Some(state)) {
+        if let Some(id) = found.into_iter().find(|d| same_place(d, at) && d.state() == Some(StickState::Rom)) {
             if let Some(t) = tracer {
-                t.event(
-                    &stick,
-                    "enumerated",
-                    json!({ "state": format!("{state:?}"), "product": format!("{:04x}", id.product) }),
-                );
+                t.event(&stick, "enumerated", json!({ "state": "Rom", "product": format!("{:04x}", id.product) }));
             }
-            if state == StickState::Rom {
-                return Ok(None);
-            }
-            match bus.open(id) {
-                Ok(transport) => {
-                    let mut link = Link::new(transport, &stick, link_timeout, tracer.cloned());
-                    match link.status() {
-                        Ok(Status::Waiting) => return Ok(Some(link)),
-                        Ok(other) => last_problem = format!("it reports status {other:?}, not WAITING"),
-                        Err(e) => last_problem = e.to_string(),
+            return Ok(id);
+        }
+        if Instant::now() >= deadline {
+            return Err(DeviceError::state(&stick, format!("waited {within:?} for the stick to return to its ROM")));
+        }
+        sleep(POLL);
+    }
+}
+
+/// Waits for the firmware booted from the ROM at `rom` and opens it, as Intel's open loop does
+/// (`mvnc_api.c` 256–298), every 10 ms for `within`: the booted stick (03e7:f63b) at `booted`
+/// when the caller named it (Intel's `"a:b"` names), else at the ROM's port path on **any** bus
+/// — on a USB 3 port the firmware re-enumerates on the USB 3 root hub — else the first booted
+/// stick nobody has open (its interface can be claimed). A candidate is taken once it answers
+/// the status request with WAITING. Returns where it was found and the link to it.
+pub fn wait_for_booted(
+    bus: &dyn Bus,
+    rom: &UsbId,
+    booted: Option<&Place>,
+    within: Duration,
+    tracer: Option<&Tracer>,
+    link_timeout: Duration,
+) -> Result<(UsbId, Link), DeviceError> {
+    let stick = rom.name();
+    let deadline = Instant::now() + within;
+    let expected = booted.cloned().unwrap_or_else(|| Place::ports_of(rom));
+    let mut last_problem = String::from("no booted stick appeared");
+    loop {
+        let found = bus.sticks().map_err(|e| DeviceError::usb(&stick, "enumerate", e))?;
+        let booted_sticks = found.into_iter().filter(|d| d.state() == Some(StickState::Booted));
+        let (at_place, elsewhere): (Vec<UsbId>, Vec<UsbId>) = booted_sticks.partition(|d| expected.matches(d));
+        // Anywhere else only when the caller did not say where (Intel: `!second_name_available`).
+        let fallback = if booted.is_none() { elsewhere } else { Vec::new() };
+        for id in at_place.iter().chain(&fallback) {
+            match open_waiting(bus, id, tracer, link_timeout) {
+                Ok(link) => {
+                    if let Some(t) = tracer {
+                        let how = if expected.matches(id) { "port path" } else { "first unopened booted stick" };
+                        t.event(
+                            &stick,
+                            "enumerated",
+                            json!({ "state": "Booted", "product": format!("{:04x}", id.product),
+                                    "at": id.name(), "matched_by": how }),
+                        );
                     }
+                    return Ok((id.clone(), link));
                 }
-                Err(e) => last_problem = format!("it cannot be opened: {e}"),
+                Err(problem) => last_problem = format!("{}: {problem}", id.name()),
             }
         }
         if Instant::now() >= deadline {
             return Err(DeviceError::state(
                 &stick,
-                format!("waited {within:?} for the stick in {state:?} state; {last_problem}"),
+                format!("waited {within:?} for its booted firmware (03e7:f63b); {last_problem}"),
             ));
         }
         sleep(POLL);
     }
 }
 
-fn open_with_retry(
-    bus: &dyn Bus,
-    id: &UsbId,
-    within: Duration,
-) -> Result<Box<dyn super::transport::Transport>, DeviceError> {
-    let deadline = Instant::now() + within;
+/// Opens a booted stick and checks that its firmware is idle.
+fn open_waiting(bus: &dyn Bus, id: &UsbId, tracer: Option<&Tracer>, link_timeout: Duration) -> Result<Link, String> {
+    let transport = bus.open(id).map_err(|e| format!("it cannot be opened: {e}"))?;
+    let mut link = Link::new(transport, &id.name(), link_timeout, tracer.cloned());
+    match link.status() {
+        Ok(Status::Waiting) => Ok(link),
+        Ok(other) => Err(format!("it reports status {other:?}, not WAITING")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn same_place(a: &UsbId, b: &UsbId) -> bool {
+    a.bus == b.bus && a.ports == b.ports
+}
+
+/// Opens the ROM at `at`'s place for booting (see [`send_firmware`]).
+fn open_rom(bus: &dyn Bus, at: &UsbId) -> Result<Box<dyn Transport>, DeviceError> {
+    let stick = at.name();
+    sleep(BOOT_OPEN_FIRST_PAUSE);
+    let deadline = Instant::now() + BOOT_OPEN_RETRY;
     loop {
-        match bus.open(id) {
-            Ok(t) => return Ok(t),
-            Err(e @ (UsbError::Busy | UsbError::Access)) if Instant::now() < deadline => {
-                log::debug!("{}: {e}; retrying", id.name());
-                sleep(Duration::from_millis(100));
+        let found = bus.sticks().map_err(|e| DeviceError::usb(&stick, "enumerate", e))?;
+        let Some(rom) = found.iter().find(|d| same_place(d, at) && d.state() == Some(StickState::Rom)) else {
+            let shown = found.iter().find(|d| same_place(d, at)).map_or_else(
+                || "nothing is there".to_owned(),
+                |d| format!("it shows as {:04x}:{:04x}", d.vendor, d.product),
+            );
+            return Err(DeviceError::state(&stick, format!("no stick waiting for firmware there ({shown})")));
+        };
+        match bus.open(rom) {
+            Ok(transport) => return Ok(transport),
+            Err(e) if Instant::now() < deadline => {
+                log::debug!("{stick}: opening the ROM: {e}; retrying");
+                sleep(BOOT_OPEN_RETRY_PAUSE);
             }
-            Err(e) => return Err(DeviceError::usb(&id.name(), "open for boot", e)),
+            Err(e) => {
+                return Err(DeviceError::usb(&stick, format!("open for boot (retried for {BOOT_OPEN_RETRY:?})"), e))
+            }
         }
     }
 }

@@ -1,15 +1,17 @@
 //! The host side of the v1 link protocol: 64-byte headers, permits, named buffers
-//! (research/ncsdk_api.md §3.5), over any [`Transport`].
+//! (`docs/usb_protocol.md` §6), over any [`Transport`].
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::error::DeviceError;
 use super::trace::{Tracer, Transfer};
 use super::transport::{Transport, UsbError};
 use super::wire::{Buffer, Command, Header, Status, ENDPOINT_IN, ENDPOINT_OUT, HEADER_LEN, MAX_TRANSFER, PERMIT};
 
-/// Timeout of every link transfer, as NCSDK uses.
+/// Timeout of every link transfer, as NCSDK uses (`usb_link_vsc.c` 41).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pause after each status poll of a waiting loop (`mvnc_api.c` 479).
+pub const STATUS_POLL_PAUSE: Duration = Duration::from_millis(10);
 
 /// An open link to a booted stick.
 pub struct Link {
@@ -47,6 +49,15 @@ impl Link {
         let mut word = [0u8; 4];
         self.read_exact(&mut word, "status", "status reply", false)?;
         Ok(Status::from_u32(u32::from_le_bytes(word)))
+    }
+
+    /// Asks for the status, then pauses 10 ms, as Intel's waiting loops do after every poll,
+    /// the first included (`mvnc_api.c` 474–480, 745–750): the firmware is never sent a command
+    /// straight on the heels of a status reply.
+    pub fn poll_status(&mut self) -> Result<Status, DeviceError> {
+        let status = self.status();
+        std::thread::sleep(STATUS_POLL_PAUSE);
+        status
     }
 
     /// Asks the firmware to reboot into the ROM (no reply).
@@ -131,9 +142,14 @@ impl Link {
         Ok(())
     }
 
-    /// Reads exactly `buf.len()` bytes, continuing after partial progress.
+    /// Reads exactly `buf.len()` bytes, continuing after partial progress and after
+    /// zero-length packets: a device ends a reply whose length is a multiple of the packet size
+    /// with one, and it arrives as the next read's 0 bytes (Intel's loop carries on the same way,
+    /// `usb_link_vsc.c` 62–73). A device sending nothing but those for the whole transfer
+    /// timeout is a timeout.
     fn read_exact(&mut self, buf: &mut [u8], kind: &'static str, step: &str, hash: bool) -> Result<(), DeviceError> {
         let mut done = 0;
+        let mut empty_since: Option<Instant> = None;
         while done < buf.len() {
             let end = (done + MAX_TRANSFER).min(buf.len());
             let result = self.transport.read(&mut buf[done..end], self.timeout);
@@ -141,8 +157,16 @@ impl Link {
             let payload = hash.then_some(&buf[done..done + actual]);
             self.trace("read", ENDPOINT_IN, kind, end - done, actual, result.as_ref().err(), None, payload);
             match result {
-                Ok(0) => return Err(self.short(step, buf.len(), done)),
-                Ok(n) => done += n,
+                Ok(0) => {
+                    let since = *empty_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= self.timeout {
+                        return Err(self.partial(step, UsbError::Timeout, done, buf.len()));
+                    }
+                }
+                Ok(n) => {
+                    done += n;
+                    empty_since = None;
+                }
                 Err(e) => return Err(self.partial(step, e, done, buf.len())),
             }
         }

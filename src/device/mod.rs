@@ -19,4 +19,4 @@ pub mod wire;
 pub use boot::Firmware;
 pub use driver::{Device, GraphOptions, OpenOptions, Telemetry, ThermalOptions};
 pub use error::DeviceError;
-pub use transport::{Bus, StickState, Transport, UsbError, UsbId};
+pub use transport::{Bus, OpenName, Place, StickState, Transport, UsbError, UsbId};

@@ -87,8 +87,14 @@ impl UsbId {
     /// A unique, stable name: bus and port path, e.g. `"1-2.3"`. (Intel's names omit the bus,
     /// so equal port paths on two buses clashed.)
     pub fn name(&self) -> String {
+        format!("{}-{}", self.bus, self.port_path())
+    }
+
+    /// The port path alone, e.g. `"2.3"`: Intel's name for a stick (`usb_boot.c` 77–95), the
+    /// same on the USB 2 and USB 3 root hubs when the stick sits behind a hub.
+    pub fn port_path(&self) -> String {
         let path: Vec<String> = self.ports.iter().map(|p| p.to_string()).collect();
-        format!("{}-{}", self.bus, path.join("."))
+        path.join(".")
     }
 
     /// The stick's state, or `None` for a device that is not an NCS1.
@@ -97,6 +103,66 @@ impl UsbId {
             (VENDOR_ID, ROM_PRODUCT_ID) => Some(StickState::Rom),
             (VENDOR_ID, BOOTED_PRODUCT_ID) => Some(StickState::Booted),
             _ => None,
+        }
+    }
+}
+
+/// A place on the bus as a user names it: `bus-ports` (`"1-2.3"`, ncs's names) or the port
+/// path alone (`"2.3"`, Intel's names), which matches that path on any bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// The bus, when named.
+    pub bus: Option<u8>,
+    /// Port numbers from the root hub.
+    pub ports: Vec<u8>,
+}
+
+impl Place {
+    /// Parses `"1-2.3"` or `"2.3"`; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Place> {
+        let (bus, path) = match text.split_once('-') {
+            Some((bus, path)) => (Some(bus.parse().ok()?), path),
+            None => (None, text),
+        };
+        let ports: Option<Vec<u8>> = path.split('.').map(|p| p.parse().ok()).collect();
+        let ports = ports.filter(|p| !p.is_empty() && p.len() <= 7)?;
+        Some(Place { bus, ports })
+    }
+
+    /// The port path of a stick, on any bus.
+    pub fn ports_of(id: &UsbId) -> Place {
+        Place { bus: None, ports: id.ports.clone() }
+    }
+
+    /// True when `id` is at this place.
+    pub fn matches(&self, id: &UsbId) -> bool {
+        self.bus.map_or(true, |bus| bus == id.bus) && self.ports == id.ports
+    }
+}
+
+/// A name given to open a stick: `"a"`, or Intel's `"a:b"` — boot the stick at `a`, then open
+/// its booted firmware at `b` rather than searching for it (`mvnc_api.c` 233–254).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenName {
+    /// The stick to boot.
+    pub rom: Place,
+    /// Where its booted firmware will be, when given.
+    pub booted: Option<Place>,
+}
+
+impl OpenName {
+    /// Parses `"1-2"`, `"2"`, `"1-2:2-2"`; the error says what is wrong.
+    pub fn parse(name: &str) -> Result<OpenName, String> {
+        let place = |part: &str| {
+            Place::parse(part).ok_or_else(|| {
+                format!(
+                    "'{part}' in stick name '{name}' is not a place (bus-ports such as 1-2.3, or ports such as 2.3)"
+                )
+            })
+        };
+        match name.split_once(':') {
+            None => Ok(OpenName { rom: place(name)?, booted: None }),
+            Some((rom, booted)) => Ok(OpenName { rom: place(rom)?, booted: Some(place(booted)?) }),
         }
     }
 }
@@ -122,4 +188,25 @@ pub trait Bus: Send + Sync {
     fn open(&self, id: &UsbId) -> Result<Box<dyn Transport>, UsbError>;
     /// Short description for messages ("libusb", "software sticks").
     fn describe(&self) -> String;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_in_both_styles() {
+        let id = UsbId { bus: 2, ports: vec![3, 1], vendor: VENDOR_ID, product: BOOTED_PRODUCT_ID };
+        assert_eq!((id.name(), id.port_path()), ("2-3.1".to_owned(), "3.1".to_owned()));
+        assert!(Place::parse("2-3.1").unwrap().matches(&id));
+        assert!(Place::parse("3.1").unwrap().matches(&id), "Intel's names match any bus");
+        assert!(!Place::parse("1-3.1").unwrap().matches(&id));
+        let both = OpenName::parse("1-3:2-3").unwrap();
+        assert_eq!(both.rom, Place { bus: Some(1), ports: vec![3] });
+        assert_eq!(both.booted, Some(Place { bus: Some(2), ports: vec![3] }));
+        assert_eq!(OpenName::parse("4").unwrap().booted, None);
+        for bad in ["", "1-", "x-1", "1-2.", "1-2:", "1-2:3:4", "1-300", "1-1.1.1.1.1.1.1.1"] {
+            assert!(OpenName::parse(bad).is_err(), "'{bad}' accepted");
+        }
+    }
 }

@@ -259,6 +259,22 @@ impl Config {
     /// Payload length.
     pub const LEN: usize = 40;
 
+    /// The optimisation-list query as Intel sends it: version 1, query 1 and every other
+    /// field zero (`mvnc_api.c` 738–741) — not the current settings with the query flag set.
+    pub fn optimisation_query() -> Config {
+        Config {
+            query: 1,
+            iterations: 0,
+            temp_lim_upper: 0,
+            temp_lim_lower: 0,
+            backoff_normal: 0,
+            backoff_high: 0,
+            backoff_critical: 0,
+            temperature_debug: 0,
+            network_throttle: 0,
+        }
+    }
+
     /// Encodes, with version 1 first.
     pub fn encode(&self) -> [u8; Self::LEN] {
         let fields = [
@@ -347,6 +363,8 @@ mod tests {
         let want: Vec<u8> = [1i32, 0, 1, 95, 85, 0, 100, 10000, 0, 1].iter().flat_map(|v| v.to_le_bytes()).collect();
         assert_eq!(Config::default().encode().to_vec(), want);
         assert_eq!(Config::decode(&want), Some(Config::default()));
+        let query: Vec<u8> = [1i32, 1, 0, 0, 0, 0, 0, 0, 0, 0].iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!(Config::optimisation_query().encode().to_vec(), query);
         assert_eq!(Buffer::from_name("optimizationList"), Some(Buffer::OptimizationList));
         assert_eq!(Status::from_u32(0x22), Status::Waiting);
     }

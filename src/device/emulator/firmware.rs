@@ -1,23 +1,26 @@
-//! What runs "on" a software stick once booted: the device side of the v1 link protocol, with
-//! inference by the CPU reference in fp16 mode.
+//! What runs "on" a software stick once booted: the device side of the v1 link protocol.
 //!
-//! It accepts exactly the sequence NCSDK's host sends (research/ncsdk_api.md §7): headers of
-//! 64 bytes, a permit before every SET/GET payload, `input1`/`input2` staged and started by
+//! It accepts exactly the sequence NCSDK's host sends (`docs/usb_protocol.md` §6–§13): headers
+//! of 64 bytes, a permit before every SET/GET payload, `input1`/`input2` staged and started by
 //! `hostready`, results collected as `output` then `auxBuffer` (whose `hostready` releases the
-//! staged input). Work happens synchronously inside the host's transfer calls; a read of data
-//! that will never come fails at once with a timeout.
+//! staged input). Compute happens synchronously inside the host's transfer call; the *modelled*
+//! inference time ([`Profile::inference_time`]) decides when the result may be collected.
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::fp16;
-
-use crate::blob;
+use super::compute::{aux_buffer, Loaded};
+use super::outgoing::Outgoing;
+use super::profile::Profile;
+use super::{FaultKind, Step};
 use crate::device::transport::UsbError;
 use crate::device::wire::{aux, Buffer, Command, Config, Header, Status, HEADER_LEN, OPTIMIZATION_LIST_LEN, PERMIT};
-use crate::reference::{Executor, Precision};
 
-use super::{FaultKind, Step};
+/// The word a strict stick answers a GET `output` with while the inference is still running,
+/// or a SET `config` while inferences are in flight: anything but the permit fails Intel's
+/// `usblink_getdata` (`usb_link_vsc.c` 205–206), which its `mvncGetResult` retries. The value
+/// itself is not known from any source; what matters is that it is not 0xABCD.
+pub const NOT_NOW: u32 = 0;
 
 /// What a write did to the stick as a whole.
 #[derive(Debug, PartialEq, Eq)]
@@ -36,27 +39,27 @@ enum Expect {
     Payload { buffer: Buffer, hostready: bool, want: usize, data: Vec<u8>, accept_until: Option<usize> },
 }
 
-struct Loaded {
-    executor: Executor,
-    stages: usize,
-    input_bytes: usize,
-    output_elements: usize,
+/// One inference's result, collectable once `ready_at` has passed.
+struct Pending {
+    output: Vec<u8>,
+    aux: Vec<u8>,
+    ready_at: Instant,
 }
 
 /// The device-side state of a booted stick.
 pub struct Firmware {
     expect: Expect,
-    outgoing: VecDeque<u8>,
+    outgoing: Outgoing,
     graph: Option<Loaded>,
     aux_len: usize,
     config: Config,
     staged: VecDeque<Vec<u8>>,
-    results: VecDeque<(Vec<u8>, Vec<u8>)>,
+    results: VecDeque<Pending>,
     error: Option<String>,
     /// Why the last blob was refused, reported by every inference until a graph loads.
     load_error: Option<String>,
     inferences: u64,
-    latency: Duration,
+    profile: Profile,
     miscompute: Option<usize>,
 }
 
@@ -68,10 +71,10 @@ impl std::fmt::Debug for Firmware {
 
 impl Firmware {
     /// A freshly booted stick, idle; `miscompute` scales one stage's weights (fault injection).
-    pub fn new(latency: Duration, miscompute: Option<usize>) -> Self {
+    pub fn new(profile: &Profile, miscompute: Option<usize>) -> Self {
         Firmware {
             expect: Expect::Header,
-            outgoing: VecDeque::new(),
+            outgoing: Outgoing::new(profile.booted_packet, profile.usb_framing),
             graph: None,
             aux_len: aux::len(0),
             config: Config::default(),
@@ -80,7 +83,7 @@ impl Firmware {
             error: None,
             load_error: None,
             inferences: 0,
-            latency,
+            profile: profile.clone(),
             miscompute,
         }
     }
@@ -136,18 +139,7 @@ impl Firmware {
 
     /// Handles a host read: whatever the stick has queued for it.
     pub fn read(&mut self, buf: &mut [u8]) -> Result<usize, UsbError> {
-        if self.outgoing.is_empty() {
-            return Err(UsbError::Timeout);
-        }
-        let n = buf.len().min(self.outgoing.len());
-        for (dst, src) in buf.iter_mut().zip(self.outgoing.drain(..n)) {
-            *dst = src;
-        }
-        Ok(n)
-    }
-
-    fn push_word(&mut self, word: u32) {
-        self.outgoing.extend(word.to_le_bytes());
+        self.outgoing.read(buf)
     }
 
     fn on_header(&mut self, header: Header, fault: Option<FaultKind>) -> Effect {
@@ -156,82 +148,89 @@ impl Firmware {
             Command::Reset => return Effect::Reset,
             Command::Status => match fault {
                 Some(FaultKind::Timeout) => {}
-                Some(FaultKind::ShortTransfer) => self.outgoing.extend([0x22, 0]),
-                Some(FaultKind::BadPermit) => self.push_word(Status::Running.to_u32()),
-                _ => self.push_word(Status::Waiting.to_u32()),
+                Some(FaultKind::ShortTransfer) => self.outgoing.push(vec![0x22, 0]),
+                Some(FaultKind::BadPermit) => self.outgoing.push_word(Status::Running.to_u32()),
+                _ => self.outgoing.push_word(Status::Waiting.to_u32()),
             },
-            Command::SetData => {
-                let Some(buffer) = Buffer::from_name(&header.name) else {
-                    self.push_word(0);
-                    return Effect::None;
-                };
-                let want = header.data_length as usize;
-                match fault {
-                    Some(FaultKind::Timeout) => return Effect::None,
-                    Some(FaultKind::BadPermit) => {
-                        self.push_word(0xDEAD_BEEF);
-                        return Effect::None;
-                    }
-                    Some(FaultKind::FirmwareError(ref message)) => self.error = Some(message.clone()),
-                    _ => {}
-                }
-                self.push_word(PERMIT);
-                let accept_until = (fault == Some(FaultKind::ShortTransfer)).then_some(want / 2);
-                if want == 0 {
-                    self.on_set(buffer, header.hostready != 0, Vec::new());
-                } else {
-                    self.expect = Expect::Payload {
-                        buffer,
-                        hostready: header.hostready != 0,
-                        want,
-                        data: Vec::with_capacity(want.min(64 << 20)),
-                        accept_until,
-                    };
-                }
-            }
-            Command::GetData => {
-                let Some(buffer) = Buffer::from_name(&header.name) else {
-                    self.push_word(0);
-                    return Effect::None;
-                };
-                if let Some(FaultKind::FirmwareError(message)) = &fault {
-                    self.error = Some(message.clone());
-                }
-                let Some(mut data) = self.data_for(buffer, header.hostready != 0) else {
-                    // Nothing to give: the real stick withholds the permit.
-                    return Effect::None;
-                };
-                match fault {
-                    Some(FaultKind::Timeout) => return Effect::None,
-                    Some(FaultKind::BadPermit) => {
-                        self.push_word(0xDEAD_BEEF);
-                        return Effect::None;
-                    }
-                    _ => {}
-                }
-                data.resize(header.data_length as usize, 0);
-                if fault == Some(FaultKind::ShortTransfer) {
-                    data.truncate(data.len() / 2);
-                }
-                self.push_word(PERMIT);
-                self.outgoing.extend(data);
-            }
+            Command::SetData => self.on_set_header(&header, fault),
+            Command::GetData => self.on_get_header(&header, fault),
         }
         Effect::None
+    }
+
+    fn on_set_header(&mut self, header: &Header, fault: Option<FaultKind>) {
+        let Some(buffer) = Buffer::from_name(&header.name) else {
+            self.outgoing.push_word(0);
+            return;
+        };
+        let want = header.data_length as usize;
+        match fault {
+            Some(FaultKind::Timeout) => return,
+            Some(FaultKind::BadPermit) => return self.outgoing.push_word(0xDEAD_BEEF),
+            Some(FaultKind::FirmwareError(ref message)) => self.error = Some(message.clone()),
+            _ => {}
+        }
+        let in_flight = !self.staged.is_empty() || !self.results.is_empty();
+        if buffer == Buffer::Config && in_flight && self.profile.config_when_idle {
+            return self.outgoing.push_word(NOT_NOW);
+        }
+        self.outgoing.push_word(PERMIT);
+        let accept_until = (fault == Some(FaultKind::ShortTransfer)).then_some(want / 2);
+        if want == 0 {
+            self.on_set(buffer, header.hostready != 0, Vec::new());
+        } else {
+            self.expect = Expect::Payload {
+                buffer,
+                hostready: header.hostready != 0,
+                want,
+                data: Vec::with_capacity(want.min(64 << 20)),
+                accept_until,
+            };
+        }
+    }
+
+    fn on_get_header(&mut self, header: &Header, fault: Option<FaultKind>) {
+        let Some(buffer) = Buffer::from_name(&header.name) else {
+            self.outgoing.push_word(0);
+            return;
+        };
+        if let Some(FaultKind::FirmwareError(message)) = &fault {
+            self.error = Some(message.clone());
+        }
+        let result_due = matches!(buffer, Buffer::Output | Buffer::AuxBuffer);
+        if result_due && self.results.front().is_some_and(|r| Instant::now() < r.ready_at) {
+            // Still computing: the permit is refused until the modelled time has passed.
+            return self.outgoing.push_word(NOT_NOW);
+        }
+        let Some(mut data) = self.data_for(buffer, header.hostready != 0) else {
+            // Nothing to give: the stick withholds the permit.
+            return;
+        };
+        match fault {
+            Some(FaultKind::Timeout) => return,
+            Some(FaultKind::BadPermit) => return self.outgoing.push_word(0xDEAD_BEEF),
+            _ => {}
+        }
+        data.resize(header.data_length as usize, 0);
+        if fault == Some(FaultKind::ShortTransfer) {
+            data.truncate(data.len() / 2);
+        }
+        self.outgoing.push_word(PERMIT);
+        self.outgoing.push(data);
     }
 
     /// The bytes a GET of `buffer` returns, or `None` when the stick has none to give.
     fn data_for(&mut self, buffer: Buffer, hostready: bool) -> Option<Vec<u8>> {
         match buffer {
-            Buffer::Output => self.results.front().map(|(output, _)| output.clone()),
+            Buffer::Output => self.results.front().map(|r| r.output.clone()),
             Buffer::AuxBuffer => {
-                let (_, aux_bytes) = self.results.pop_front()?;
+                let done = self.results.pop_front()?;
                 if hostready {
                     if let Some(next) = self.staged.pop_front() {
-                        self.infer(next);
+                        self.start(next);
                     }
                 }
-                Some(aux_bytes)
+                Some(done.aux)
             }
             Buffer::OptimizationList => {
                 let mut list = b"im2col~generic~1x1_conv~3x3_conv~".to_vec();
@@ -248,7 +247,7 @@ impl Firmware {
                 self.graph = None;
                 self.results.clear();
                 self.staged.clear();
-                match load(&data, self.miscompute) {
+                match Loaded::load(&data, self.miscompute) {
                     Ok(loaded) => (self.graph, self.load_error) = (Some(loaded), None),
                     Err(message) => self.load_error = Some(message),
                 }
@@ -262,82 +261,39 @@ impl Firmware {
                 }
             }
             Buffer::Input1 | Buffer::Input2 => {
+                let slot = usize::from(buffer == Buffer::Input2);
+                let input = match self.graph.as_mut() {
+                    Some(graph) => graph.receive_input(slot, &data),
+                    None => data,
+                };
                 if hostready {
-                    self.infer(data);
+                    self.start(input);
                 } else {
-                    self.staged.push_back(data);
+                    self.staged.push_back(input);
                 }
             }
             Buffer::Output | Buffer::OptimizationList => {}
         }
     }
 
-    /// Runs one inference and queues its output and auxBuffer.
-    fn infer(&mut self, input: Vec<u8>) {
-        let stages = self.graph.as_ref().map_or(0, |g| g.stages);
-        let mut aux_bytes = vec![0u8; self.aux_len.max(aux::len(stages))];
-        let mut output = Vec::new();
-        let outcome = match self.graph.as_mut() {
-            None => Err(self.load_error.clone().unwrap_or_else(|| "MYRIAD_ERROR: no graph allocated".to_owned())),
-            Some(g) if input.len() != g.input_bytes => {
-                Err(format!("MYRIAD_ERROR: input of {} bytes, the graph takes {}", input.len(), g.input_bytes))
-            }
-            Some(g) => {
-                let values = fp16::decode(&input);
-                match g.executor.run(&values) {
-                    Ok(result) => {
-                        output = fp16::encode(&result.output);
-                        output.resize(g.output_elements * 2, 0);
-                        for (i, t) in result.stage_times.iter().enumerate() {
-                            let at = aux::TIMES + 4 * i;
-                            aux_bytes[at..at + 4].copy_from_slice(&((t.as_secs_f64() * 1e3) as f32).to_le_bytes());
-                        }
-                        Ok(())
-                    }
-                    Err(e) => Err(format!("MYRIAD_ERROR: {e}")),
-                }
-            }
+    /// Runs one inference now; its result may be collected after the modelled time.
+    fn start(&mut self, input: Vec<u8>) {
+        let (outcome, stages) = match self.graph.as_mut() {
+            None => (Err(self.load_error.clone().unwrap_or_else(|| "MYRIAD_ERROR: no graph allocated".to_owned())), 0),
+            Some(graph) => (graph.run(&input), graph.stages),
         };
-        if !self.latency.is_zero() {
-            std::thread::sleep(self.latency);
-        }
+        let (output, stage_ms, failure) = match outcome {
+            Ok((output, times)) => (output, times, None),
+            Err(message) => (Vec::new(), vec![0.0; stages], Some(message)),
+        };
         self.inferences += 1;
-        if let Some(message) = outcome.err().or_else(|| self.error.take()) {
-            let bytes = message.as_bytes();
-            let len = bytes.len().min(aux::DEBUG.len() - 1);
-            aux_bytes[..len].copy_from_slice(&bytes[..len]);
-        }
-        // Plausible thermals: warming slowly with use, sensors a little apart.
-        let base = 38.0 + 20.0 * (1.0 - (-(self.inferences as f32) / 5000.0).exp());
-        for i in 0..aux::THERMAL_COUNT {
-            let at = aux::THERMAL.start + 4 * i;
-            aux_bytes[at..at + 4].copy_from_slice(&(base + 0.1 * i as f32).to_le_bytes());
-        }
-        let level: i32 = if base >= self.config.temp_lim_upper as f32 {
-            2
-        } else if base >= self.config.temp_lim_lower as f32 {
-            1
-        } else {
-            0
-        };
-        aux_bytes[aux::THROTTLING..aux::THROTTLING + 4].copy_from_slice(&level.to_le_bytes());
-        self.results.push_back((output, aux_bytes));
+        let error = failure.or_else(|| self.error.take());
+        let aux = aux_buffer(self.aux_len, error.as_deref(), &stage_ms, self.inferences, &self.config);
+        let ready_at = Instant::now() + self.modelled_time(stages);
+        self.results.push_back(Pending { output, aux, ready_at });
     }
-}
 
-fn load(bytes: &[u8], miscompute: Option<usize>) -> Result<Loaded, String> {
-    let mut parsed = blob::parse(bytes).map_err(|e| format!("MYRIAD_ERROR: graph rejected: {e}"))?;
-    if let Some(stage) = miscompute.and_then(|k| parsed.stages.get(k).cloned()) {
-        if stage.taps.location == blob::Location::Blob {
-            let start = stage.taps.pointer as usize;
-            let end = (start + blob::operand_len(&stage, blob::Slot::Taps) as usize).min(parsed.data.len());
-            let end = start + (end - start) / 2 * 2;
-            let scaled: Vec<f32> = fp16::decode(&parsed.data[start..end]).iter().map(|v| v * 1.5).collect();
-            fp16::encode_into(&scaled, &mut parsed.data[start..end]);
-        }
+    fn modelled_time(&self, stages: usize) -> Duration {
+        self.profile.inference_time(stages)
     }
-    let layout = parsed.layout().map_err(|e| format!("MYRIAD_ERROR: {e}"))?;
-    let executor = Executor::new(&parsed, Precision::Fp16).map_err(|e| format!("MYRIAD_ERROR: {e}"))?;
-    let input_bytes = parsed.network_input().map_or(0, |t| t.dims.product() as usize * 2);
-    Ok(Loaded { executor, stages: parsed.stages.len(), input_bytes, output_elements: layout.output_elements as usize })
 }
