@@ -45,6 +45,8 @@ pub fn code(e: &UsbError) -> c_int {
         UsbError::NotFound => LIBUSB_ERROR_NOT_FOUND,
         UsbError::Pipe => LIBUSB_ERROR_PIPE,
         UsbError::Overflow => LIBUSB_ERROR_OVERFLOW,
+        // Only a caller's bug reaches the transport with the wrong direction.
+        UsbError::WrongDirection { .. } => LIBUSB_ERROR_INVALID_PARAM,
         UsbError::NoUsbSubsystem | UsbError::Other(_) => LIBUSB_ERROR_IO,
     }
 }

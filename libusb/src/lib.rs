@@ -12,6 +12,7 @@
 //! Thread-safe: transfers on different handles run concurrently.
 
 #![allow(unsafe_code)] // This crate is a C ABI.
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod descriptors;
 mod errors;
