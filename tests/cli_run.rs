@@ -119,8 +119,15 @@ fn bad_inputs_exit_2_with_the_expected_shape() {
     let image = dir.join("photo.jpg");
     std::fs::write(&image, b"\xff\xd8").unwrap();
     assert_eq!(ncs(&["run", g, "--input", image.to_str().unwrap()]).status.code(), Some(2));
-    assert_eq!(ncs(&["run", g, "--input", &wrong, "--backend", "tpu"]).status.code(), Some(2));
-    assert_eq!(ncs(&["run", g, "--input", &wrong, "--precision", "int8"]).status.code(), Some(2));
+    // A bad flag with an input that is itself fine, so only the flag's own check can fail it.
+    let good = save(&dir.join("good.npy"), &[16, 16, 3], &[0.5; 768]);
+    assert!(ncs(&["run", g, "--input", &good]).status.success());
+    for (flag, value) in [("--backend", "tpu"), ("--precision", "int8")] {
+        let out = ncs(&["run", g, "--input", &good, flag, value]);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        let err = stderr(&out);
+        assert!(err.contains(flag) && err.contains(value), "{flag} {value}: {err}");
+    }
     assert_eq!(ncs(&["run", g]).status.code(), Some(2));
 }
 
@@ -140,4 +147,30 @@ fn a_stage_the_reference_cannot_run_is_named() {
         err.contains("stage 2 'output'") && err.contains("detection_output") && err.contains("not supported"),
         "{err}"
     );
+}
+
+#[test]
+fn precision_flag_selects_rounded_or_unrounded_storage() {
+    let graph = common::own_graphs().join("op_zoo.graph");
+    let dir = temp_dir("precision");
+    let input = save(&dir.join("in.npy"), &[6, 6, 4], &ncs::graph::samples::Weights::new(4).uniform(144, 1.0));
+    let mut outputs = Vec::new();
+    for precision in ["fp16", "fp32"] {
+        let path = dir.join(format!("{precision}.npy"));
+        let out = ncs(&[
+            "run",
+            graph.to_str().unwrap(),
+            "--input",
+            &input,
+            "--precision",
+            precision,
+            "--output",
+            path.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        outputs.push(ncs::npy::read(&path).unwrap().values);
+    }
+    let fp16_exact = |v: &[f32]| v.iter().all(|&x| ncs::fp16::round_one(x) == x);
+    assert!(fp16_exact(&outputs[0]), "--precision fp16 wrote values fp16 cannot hold");
+    assert!(!fp16_exact(&outputs[1]), "--precision fp32 wrote only fp16 values: it rounded");
 }

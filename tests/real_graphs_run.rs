@@ -53,3 +53,38 @@ fn trained_mnist_graphs_read_pen_stroke_digits() {
     assert!(correct * 10 >= total * 9, "mnist.graph read {correct}/{total}: {misses:?}");
     eprintln!("mnist.graph: {correct}/{total}; misses {misses:?}");
 }
+
+/// True when `v` is exactly an fp16 value.
+fn is_fp16(v: f32) -> bool {
+    ncs::fp16::round_one(v) == v
+}
+
+#[test]
+fn fp16_mode_rounds_every_stored_stage_output_and_fp32_mode_does_not() {
+    for file in ["conv_deconv.graph", "ncs_test.graph", "deeppicar.graph"] {
+        let blob = Blob::read(&common::shared_graphs().join(file)).unwrap();
+        let mut outputs = Vec::new();
+        for precision in [Precision::Fp16, Precision::Fp32] {
+            let mut exec = Executor::new(&blob, precision).unwrap();
+            assert_eq!(exec.precision(), precision);
+            let len: u32 = exec.input_shape().iter().product();
+            let input = ncs::graph::samples::Weights::new(9).uniform(len as usize, 1.0);
+            let mut unrounded_stages = 0;
+            let out = exec
+                .run_observed(&input, &mut |s| {
+                    let exact = s.values.iter().all(|&v| is_fp16(v));
+                    if precision == Precision::Fp16 {
+                        assert!(exact, "{file}: stage {} '{}' stored a value that is not fp16", s.index, s.name);
+                    }
+                    unrounded_stages += usize::from(!exact);
+                })
+                .unwrap();
+            if precision == Precision::Fp32 {
+                // Every stage of these graphs has some value that fp16 cannot hold exactly.
+                assert_eq!(unrounded_stages, blob.stages.len(), "{file}: fp32 mode stored fp16-exact values");
+            }
+            outputs.push(out.output);
+        }
+        assert_ne!(outputs[0], outputs[1], "{file}: fp16 and fp32 modes gave identical outputs");
+    }
+}

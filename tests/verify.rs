@@ -69,5 +69,11 @@ fn cli_exit_codes_and_bisection_report() {
         Some("2"),
     );
     assert_eq!(loose.status.code(), Some(0));
-    assert_eq!(verify(&["--max-error", "-3"], None).status.code(), Some(2));
+    // Out-of-range criteria reach the range check (`=` so that clap takes -3 as a value).
+    for bad in ["--max-error=-3", "--max-error=500", "--beyond=101"] {
+        let out = verify(&[bad], None);
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(bad.split('=').next().unwrap()) && err.contains("0..=100"), "{bad}: {err}");
+    }
 }

@@ -204,8 +204,23 @@ def inception_v3_body(x, w):
     return tf.matmul(tf.reshape(x, [1, 2048]), k) + b  # logits; the graph ends in softmax
 
 
+def conv_caffe_pad_s2(w):
+    x = batch((9, 10, 3), w)
+    k, b = conv_params(w, 3, 3, 3, 4)
+    return conv(x, k, b, (2, 2), [[0, 0], [1, 1], [1, 1], [0, 0]])
+
+
+def conv_dilated_caffe(w):
+    """Dilation 2 (the Caffe parser's opParams) with explicit padding 1 row, 2 columns."""
+    x = batch((11, 12, 3), w)
+    k, b = conv_params(w, 3, 3, 3, 4)
+    y = tf.nn.conv2d(x, k, strides=1, padding=[[0, 0], [1, 1], [2, 2], [0, 0]], dilations=2) + b
+    return tf.nn.relu(y)
+
+
 CASES = [conv_same_s1, conv_same_s2_even, conv_same_even_kernel, conv_valid_s2, conv_1x7_then_7x1,
-         depthwise_same_s2, pools, deconv_valid_s2, fc_softmax, lrn, elementwise, inception_v3]
+         depthwise_same_s2, pools, deconv_valid_s2, fc_softmax, lrn, elementwise, inception_v3,
+         conv_caffe_pad_s2, conv_dilated_caffe]
 
 # Seeds: case i uses seed 1000 + i (Rust: the same table order).
 if __name__ == "__main__":
