@@ -76,7 +76,7 @@ fn build_c_client(source: &str) -> PathBuf {
     let lib = library();
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let build = Command::new(&cc)
-        .args(["-std=c99", "-Wall", "-Werror", "-pthread", "-o"])
+        .args(["-std=c11", "-Wall", "-Werror", "-pthread", "-o"])
         .arg(&exe)
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients").join(source))
         .arg("-I")
@@ -112,6 +112,36 @@ fn a_c_program_runs_unchanged_on_two_software_sticks() {
 fn blocking_calls_work_across_threads() {
     let (graph, input, expected, _) = fixture("threads");
     run_c_client(&build_c_client("threads.c"), &[&graph, &input, &expected], &[], "1");
+}
+
+#[test]
+fn a_failing_thread_ends_the_run_instead_of_leaving_its_peer_blocked() {
+    let (graph, input, expected, _) = fixture("threads-fail");
+    let mut child = Command::new(build_c_client("threads.c"))
+        .args([&graph, &input, &expected])
+        .arg("57") // the producer's 58th LoadTensor gets a bad length
+        .env("LD_LIBRARY_PATH", library().parent().unwrap())
+        .env("NCS_EMULATE", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Well under the client's own 60 s watchdog: the failure must end the run promptly.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("threads.c with a failing producer still runs after 20 s: its consumer is blocked");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("FAIL: LoadTensor 57: status -5"), "{stderr}");
 }
 
 #[test]
