@@ -78,20 +78,28 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
 /// orientation (JPEG, TIFF, WebP, PNG eXIf) is applied so the image is upright. Errors name the
 /// file; corrupt, truncated, empty or unsupported files never panic.
 pub fn open(path: &Path) -> Result<Image> {
-    let fail = |what: String| Error::InvalidInput(format!("{}: {what}", path.display()));
     let len = std::fs::metadata(path).map_err(|source| Error::Io { path: path.to_owned(), source })?.len();
     if len > MAX_FILE_BYTES {
-        return Err(fail(format!("{len} bytes is larger than any image ncs accepts ({MAX_FILE_BYTES})")));
+        return Err(Error::InvalidInput(format!(
+            "{}: {len} bytes is larger than any image ncs accepts ({MAX_FILE_BYTES})",
+            path.display()
+        )));
     }
     let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+    decode(&bytes, &path.display().to_string())
+}
+
+/// Decodes an image file's bytes as [`open`] does; errors name `origin` (a file name).
+pub fn decode(bytes: &[u8], origin: &str) -> Result<Image> {
+    let fail = |what: String| Error::InvalidInput(format!("{origin}: {what}"));
     if bytes.is_empty() {
         return Err(fail("the file is empty".into()));
     }
     let reader =
-        ImageReader::new(Cursor::new(&bytes)).with_guessed_format().map_err(|e| fail(format!("cannot read: {e}")))?;
+        ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| fail(format!("cannot read: {e}")))?;
     match reader.format() {
         None => return Err(fail("not an image in a supported format (JPEG, PNG, BMP, TIFF, WebP, GIF)".into())),
-        Some(ImageFormat::Jpeg) if !jpeg_is_complete(&bytes) => {
+        Some(ImageFormat::Jpeg) if !jpeg_is_complete(bytes) => {
             return Err(fail("truncated JPEG (no end-of-image marker after the last scan)".into()))
         }
         Some(_) => {}
