@@ -115,6 +115,21 @@ fn blocking_calls_work_across_threads() {
 }
 
 #[test]
+fn misuse_is_refused_and_leaves_the_stick_usable() {
+    let (graph, input, _, _) = fixture("misuse");
+    run_c_client(&build_c_client("misuse.c"), &[&graph, &input], &[], "1");
+}
+
+#[test]
+#[ignore = "mvncOpenDevice of an unknown name returns MVNC_ERROR (-2) and of an empty name MVNC_ERROR; \
+            NCSDK v1 returns MVNC_DEVICE_NOT_FOUND (usb_find_device) and MVNC_INVALID_PARAMETERS \
+            (libmvnc/src/lib.rs, mvncOpenDevice)"]
+fn opening_unknown_or_empty_names_gives_ncsdk_statuses() {
+    let (graph, input, _, _) = fixture("names");
+    run_c_client(&build_c_client("misuse.c"), &[&graph, &input], &["names"], "1");
+}
+
+#[test]
 fn a_failing_thread_ends_the_run_instead_of_leaving_its_peer_blocked() {
     let (graph, input, expected, _) = fixture("threads-fail");
     let mut child = Command::new(build_c_client("threads.c"))
