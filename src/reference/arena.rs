@@ -109,7 +109,8 @@ impl Arenas {
     /// Copies a view out as a dense HWC buffer (rows, columns, channels).
     pub fn gather(&self, view: &View, out: &mut Vec<f32>) {
         out.clear();
-        out.reserve(view.len());
+        // Exact, not amortised, growth: the executor's memory bound counts these buffers once.
+        out.reserve_exact(view.len());
         let src = self.slice(view.arena);
         let d = view.dims;
         if view.is_dense() {

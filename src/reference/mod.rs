@@ -137,6 +137,29 @@ impl Executor {
         self.precision
     }
 
+    /// Bytes this executor holds at most while running: its arenas, decoded data section and
+    /// plan (all held now), plus the largest buffer of each kind a stage gathers or computes
+    /// into (input, second operand, output, im2col block), which it keeps between inferences.
+    /// Not counted: the caller's input and the [`Inference`] output copy.
+    pub fn memory_bound(&self) -> u64 {
+        let arenas: usize =
+            [Arena::Input, Arena::Output, Arena::Work, Arena::Blob].map(|a| self.arenas.len(a)).iter().sum();
+        let largest = |size: &dyn Fn(&Step) -> usize| self.steps.iter().map(size).max().unwrap_or(0);
+        let gathered = largest(&|s| if s.input.is_dense() { 0 } else { s.input.len() });
+        let second = largest(&|s| match &s.kernel {
+            Kernel::Binary { second, .. } | Kernel::ScaleWithScalar { second } => second.len(),
+            _ => 0,
+        });
+        let output = largest(&|s| s.out_shape.len());
+        let columns = largest(&|s| match &s.kernel {
+            Kernel::Conv { window, .. } => conv::scratch_len(s.in_shape, window, s.out_shape),
+            _ => 0,
+        });
+        let plan: usize = self.steps.iter().map(|s| std::mem::size_of::<Step>() + s.name.len()).sum();
+        let values = arenas + gathered + second + output + columns;
+        (values * std::mem::size_of::<f32>() + plan) as u64
+    }
+
     /// Runs one inference on a dense HWC input of [`Executor::input_shape`].
     pub fn run(&mut self, input: &[f32]) -> Result<Inference> {
         self.run_observed(input, &mut |_| {})
@@ -190,6 +213,7 @@ fn run_step(step: &Step, arenas: &Arenas, scratch: &mut Scratch) {
         gathered
     };
     output.clear();
+    output.reserve_exact(step.out_shape.len());
     output.resize(step.out_shape.len(), 0.0);
     let blob = &arenas.blob;
     let (in_shape, out_shape) = (step.in_shape, step.out_shape);

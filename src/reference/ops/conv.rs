@@ -25,23 +25,43 @@ pub fn conv2d(
 ) {
     let k = out_shape.channels;
     let taps = window.kernel[0] * window.kernel[1] * in_shape.channels;
-    let pointwise = window.kernel == [1, 1]
-        && window.stride == [1, 1]
-        && window.pad == [0, 0]
-        && (in_shape.rows, in_shape.cols) == (out_shape.rows, out_shape.cols);
-    if pointwise {
+    if is_pointwise(in_shape, window, out_shape) {
         matmul(out_shape.pixels(), taps, k, input, weights, out);
         return;
     }
     // Blocks of whole pixels, not rows: a single output row may be wider than any sane block.
-    let block = (IM2COL_BLOCK / taps.max(1)).max(1);
+    let block = block_pixels(taps);
     for first in (0..out_shape.pixels()).step_by(block) {
         let pixels = block.min(out_shape.pixels() - first);
         scratch.clear();
+        scratch.reserve_exact(pixels * taps);
         scratch.resize(pixels * taps, 0.0);
         im2col(input, in_shape, window, first, pixels, out_shape.cols, scratch);
         matmul(pixels, taps, k, scratch, weights, &mut out[first * k..(first + pixels) * k]);
     }
+}
+
+/// A 1×1, stride-1, unpadded convolution: the input itself is the left-hand matrix.
+fn is_pointwise(in_shape: Shape, window: &Window, out_shape: Shape) -> bool {
+    window.kernel == [1, 1]
+        && window.stride == [1, 1]
+        && window.pad == [0, 0]
+        && (in_shape.rows, in_shape.cols) == (out_shape.rows, out_shape.cols)
+}
+
+/// Output pixels per im2col block when each has `taps` values.
+fn block_pixels(taps: usize) -> usize {
+    (IM2COL_BLOCK / taps.max(1)).max(1)
+}
+
+/// The most values [`conv2d`] holds in its scratch buffer for these shapes: one im2col block,
+/// at most 4 MiB or one pixel's taps (none for a pointwise convolution).
+pub fn scratch_len(in_shape: Shape, window: &Window, out_shape: Shape) -> usize {
+    if is_pointwise(in_shape, window, out_shape) {
+        return 0;
+    }
+    let taps = window.kernel[0] * window.kernel[1] * in_shape.channels;
+    block_pixels(taps).min(out_shape.pixels()) * taps
 }
 
 /// Fills `columns` (pixels × taps, zero-initialised) for output pixels `[first, first + pixels)`
