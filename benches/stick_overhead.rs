@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use half::f16;
-use ncs::blob;
+use ncs::blob::GraphFile;
 use ncs::device::emulator::{SoftBus, SOFT_FIRMWARE};
 use ncs::device::{Device, Firmware, OpenOptions};
 use ncs::graph::samples::Weights;
@@ -19,7 +19,7 @@ fn main() {
     let mut g = GraphBuilder::new("overhead", [1, 1, 16]);
     let x = g.input();
     let y = g.fully_connected("fc", x, &w.uniform(16 * 16, 0.5), None, Activation::None).unwrap();
-    let graph = blob::write(&g.finish(y).unwrap()).unwrap();
+    let graph = GraphFile::from_blob(g.finish(y).unwrap()).unwrap();
 
     let bus = SoftBus::new(1);
     let firmware = Firmware::from_bytes(SOFT_FIRMWARE.to_vec(), "software firmware").unwrap();

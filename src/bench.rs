@@ -110,7 +110,8 @@ pub fn parallel_throughput(backends: &mut [Box<dyn Backend + Send>], input: &[f3
             backends.iter_mut().map(|b| scope.spawn(move || b.pipelined(input, iterations))).collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(crate::Error::InvalidInput("a benchmark thread panicked".into()))))
+            // A panic is a defect, not a measurement: pass it on as it is.
+            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             .collect()
     });
     for r in results {

@@ -1,8 +1,11 @@
-//! The crate's error type: every failure carries the file (or option) it concerns.
+//! The crate's error type: one variant per kind of failure, so callers (the CLI's exit codes,
+//! the drop-in's MVNC statuses, a server's responses) can branch on it; each names the file,
+//! stage, stick or call it concerns.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::blob::BlobError;
+use crate::blob::{BlobError, ReadError};
+use crate::device::{DeviceError, UsbError};
 
 /// Anything `ncs` can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -15,18 +18,23 @@ pub enum Error {
         /// What the OS said.
         source: std::io::Error,
     },
-    /// A graph file is malformed or unsupported.
-    #[error("{}: {source}", path.display())]
+    /// A graph blob is malformed, unsupported or over a limit (parsing, validation, writing).
+    #[error("{}{source}", file_prefix(path.as_deref()))]
     Blob {
-        /// The graph file.
-        path: PathBuf,
-        /// Where and what.
+        /// The graph file, when the blob came from one.
+        path: Option<PathBuf>,
+        /// Where (byte offset, stage) and what.
         source: BlobError,
     },
-    /// A graph could not be built or written (builder misuse, limits).
-    #[error("{0}")]
-    Build(#[from] BlobError),
-    /// A stage cannot be executed as its record describes.
+    /// [`crate::graph::GraphBuilder`] was asked for a network it cannot build.
+    #[error("{}{message}", stage.as_ref().map(|s| format!("stage '{s}': ")).unwrap_or_default())]
+    Builder {
+        /// The stage being added, if the problem is one stage's.
+        stage: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A stage the CPU reference cannot execute as its record describes.
     #[error("stage {index} '{name}': {message}")]
     Stage {
         /// Stage index.
@@ -36,13 +44,144 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A failure while opening or running the graph file `path`, which `source` does not name
+    /// (e.g. a [`Error::Stage`]). [`Error::without_context`] reaches the failure itself.
+    #[error("{}: {source}", path.display())]
+    InGraph {
+        /// The graph file.
+        path: PathBuf,
+        /// The failure.
+        source: Box<Error>,
+    },
+    /// A network input (tensor or image) that cannot be used: unreadable, or the wrong shape.
+    #[error("{}{message}", file_prefix(path.as_deref()))]
+    Input {
+        /// The input file, when there is one.
+        path: Option<PathBuf>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A label or truth file that cannot be used with this network.
+    #[error("{}: {message}", path.display())]
+    Labels {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the line when one is at fault.
+        message: String,
+    },
+    /// Options or arguments that do not fit (out of range, or not together).
+    #[error("{0}")]
+    Usage(String),
+    /// This machine has no USB subsystem, so no real stick can be reached.
+    #[error("no USB subsystem available: no stick can be reached from this machine (software sticks need no USB)")]
+    NoUsbSubsystem,
+    /// No stick to run on.
+    #[error("no stick found on {bus}")]
+    NoStick {
+        /// The bus (or library) that was asked.
+        bus: String,
+    },
+    /// The USB stack failed while listing sticks.
+    #[error("{bus}: {source}")]
+    Bus {
+        /// The bus.
+        bus: String,
+        /// What USB said.
+        source: UsbError,
+    },
     /// A stick failed or refused a request.
     #[error(transparent)]
-    Device(#[from] crate::device::DeviceError),
-    /// An argument or option value is unusable.
+    Device(#[from] DeviceError),
+    /// A call into an NCSDK library (`libmvnc.so`) returned a failure status.
+    #[error("{call} returned {} ({status})", crate::sdk::status_name(*status))]
+    Mvnc {
+        /// The call, e.g. `mvncAllocateGraph`.
+        call: String,
+        /// The `mvncStatus` it returned.
+        status: i32,
+    },
+    /// No NCSDK library could be loaded.
+    #[error("no usable libmvnc ({}); pass --mvnc-lib PATH or set NCS_MVNC_LIB", tried_text(tried))]
+    MvncNotFound {
+        /// Each place looked at, and why it was not usable.
+        tried: Vec<(PathBuf, String)>,
+    },
+    /// A backend answered something its contract rules out (e.g. output of the wrong length,
+    /// a different answer to the same question).
+    #[error("{backend}: {message}")]
+    BackendFault {
+        /// The backend (`cpu`, `emulator`, `usb`, `sdk`, or a library path).
+        backend: String,
+        /// What it did.
+        message: String,
+    },
+    /// Transitional: still raised by `graph::builder` and `reference` until they move to
+    /// [`Error::Builder`] and [`Error::Input`]; nothing else constructs it.
     #[error("{0}")]
     InvalidInput(String),
 }
 
+impl Error {
+    /// Names the graph file a failure happened in, unless the failure names a file already.
+    pub fn in_graph(self, path: Option<&Path>) -> Error {
+        match (self, path) {
+            (Error::Blob { path: None, source }, Some(path)) => Error::Blob { path: Some(path.to_owned()), source },
+            (e @ (Error::Stage { .. } | Error::InvalidInput(_)), Some(path)) => {
+                Error::InGraph { path: path.to_owned(), source: Box::new(e) }
+            }
+            (other, _) => other,
+        }
+    }
+
+    /// The failure itself, beneath any [`Error::InGraph`] context.
+    pub fn without_context(&self) -> &Error {
+        match self {
+            Error::InGraph { source, .. } => source.without_context(),
+            other => other,
+        }
+    }
+}
+
+impl From<BlobError> for Error {
+    fn from(source: BlobError) -> Self {
+        Error::Blob { path: None, source }
+    }
+}
+
+impl From<ReadError> for Error {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Io { path, source } => Error::Io { path, source },
+            ReadError::Malformed { path, source } => Error::Blob { path: Some(path), source },
+        }
+    }
+}
+
+fn file_prefix(path: Option<&Path>) -> String {
+    path.map(|p| format!("{}: ", p.display())).unwrap_or_default()
+}
+
+fn tried_text(tried: &[(PathBuf, String)]) -> String {
+    tried.iter().map(|(path, why)| format!("{}: {why}", path.display())).collect::<Vec<_>>().join("; ")
+}
+
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_context_wraps_stage_failures_once_and_fills_blob_paths() {
+        let stage = Error::Stage { index: 2, name: "output".into(), message: "not supported".into() };
+        let named = stage.in_graph(Some(Path::new("g.graph")));
+        assert_eq!(named.to_string(), "g.graph: stage 2 'output': not supported");
+        assert!(matches!(named.without_context(), Error::Stage { index: 2, .. }));
+        let blob = Error::from(BlobError::new(crate::blob::BlobErrorKind::Truncated, 7, "short"));
+        let named = blob.in_graph(Some(Path::new("g.graph")));
+        assert!(matches!(&named, Error::Blob { path: Some(_), .. }));
+        assert_eq!(named.to_string(), "g.graph: at byte 7 (0x7): short");
+        assert!(matches!(Error::Usage("x".into()).in_graph(Some(Path::new("g"))), Error::Usage(_)));
+    }
+}

@@ -22,7 +22,7 @@ pub struct Array {
 /// Reads an array from a file; errors name the file.
 pub fn read(path: &Path) -> Result<Array> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
-    parse(&bytes).map_err(|message| Error::InvalidInput(format!("{}: {message}", path.display())))
+    parse(&bytes).map_err(|message| Error::Input { path: Some(path.to_owned()), message })
 }
 
 /// Decodes `.npy` bytes.

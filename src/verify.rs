@@ -7,7 +7,7 @@
 //! criteria are mvNCCheck's: max ≤ 2 %, mean ≤ 1 %, RMS ≤ 1 %, and no value beyond 2 %.
 
 use crate::backend::Backend;
-use crate::blob::{self, Blob, Location, Tensor};
+use crate::blob::{Blob, GraphFile, Location, Tensor};
 use crate::error::{Error, Result};
 use crate::reference::{Executor, Precision};
 
@@ -67,8 +67,8 @@ pub struct Comparison {
 /// Compares `tested` against `reference` under `criteria`.
 pub fn compare(tested: &[f32], reference: &[f32], criteria: &Criteria) -> Result<Comparison> {
     if tested.len() != reference.len() {
-        return Err(Error::InvalidInput(format!(
-            "outputs differ in length: {} vs {} values",
+        return Err(Error::Usage(format!(
+            "cannot compare an output of {} values with a reference of {}",
             tested.len(),
             reference.len()
         )));
@@ -119,17 +119,16 @@ pub fn top_k(values: &[f32], k: usize) -> Vec<(usize, f32)> {
 
 /// The first `stages` stages of a blob, the last one writing its output, densely, to the
 /// network output — a graph whose result is that stage's output.
-pub fn prefix_graph(blob: &Blob, stages: usize) -> Result<Blob> {
+pub fn prefix_graph(blob: &Blob, stages: usize) -> Result<GraphFile> {
     if stages == 0 || stages > blob.stages.len() {
-        return Err(Error::InvalidInput(format!("prefix of {stages} stages of a {}-stage graph", blob.stages.len())));
+        return Err(Error::Usage(format!("prefix of {stages} stages of a {}-stage graph", blob.stages.len())));
     }
     let mut prefix = blob.clone();
     prefix.stages.truncate(stages);
     let last = prefix.stages.last_mut().expect("non-empty");
     let dims = last.output.dims;
     last.output = Tensor { location: Location::Output, pointer: 0, dims, strides: dims.hwc_strides() };
-    prefix.layout()?;
-    Ok(prefix)
+    Ok(GraphFile::from_blob(prefix)?)
 }
 
 /// Where a backend first diverges from the reference.
@@ -145,8 +144,8 @@ pub struct Divergence {
     pub probes: Vec<usize>,
 }
 
-/// Builds a backend for a graph file's bytes.
-pub type OpenBackend<'a> = dyn FnMut(&[u8]) -> Result<Box<dyn Backend>> + 'a;
+/// Builds a backend with a graph loaded.
+pub type OpenBackend<'a> = dyn FnMut(&GraphFile) -> Result<Box<dyn Backend + Send>> + 'a;
 
 /// Finds the first stage whose output fails `criteria` on a backend, by running prefix graphs
 /// through `open` (which builds a backend for a graph file): first the whole graph, then the
@@ -164,10 +163,11 @@ pub fn bisect(
     let mut executor = Executor::new(blob, Precision::Fp16)?;
     executor.run_observed(input, &mut |s| reference.push(s.values.to_vec()))?;
     let mut probes = Vec::new();
+    let mut backend_name = "";
     let mut check = |stages: usize| -> Result<Comparison> {
         probes.push(stages);
-        let bytes = blob::write(&prefix_graph(blob, stages)?)?;
-        let mut backend = open(&bytes)?;
+        let mut backend = open(&prefix_graph(blob, stages)?)?;
+        backend_name = backend.name();
         let output = backend.infer(input)?.output;
         compare(&output, &reference[stages - 1], criteria)
     };
@@ -186,9 +186,10 @@ pub fn bisect(
         }
     }
     // The last prefix is the whole graph again: reaching here means its answer changed.
-    Err(Error::InvalidInput(
-        "the backend is not deterministic: the whole graph failed, then passed when run again".into(),
-    ))
+    Err(Error::BackendFault {
+        backend: backend_name.into(),
+        message: "not deterministic: the whole graph failed, then passed when run again".into(),
+    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 mod common;
 
 use half::f16;
-use ncs::blob::{self, Blob};
+use ncs::blob::{Blob, BlobErrorKind, GraphFile};
 use ncs::device::emulator::{SoftBus, SOFT_FIRMWARE};
 use ncs::device::{Device, DeviceError, Firmware, GraphOptions, OpenOptions};
 use ncs::fp16;
@@ -15,14 +15,13 @@ fn firmware() -> Firmware {
     Firmware::from_bytes(SOFT_FIRMWARE.to_vec(), "software firmware").unwrap()
 }
 
-fn graph_bytes(file: &str) -> Vec<u8> {
-    std::fs::read(common::own_graphs().join(file)).unwrap()
+fn graph(file: &str) -> GraphFile {
+    GraphFile::read(&common::own_graphs().join(file)).unwrap()
 }
 
 /// fp16 inputs and the CPU reference's fp16 outputs for them.
-fn cases(bytes: &[u8], count: usize, seed: u64) -> Vec<(Vec<f16>, Vec<f16>)> {
-    let blob = blob::parse(bytes).unwrap();
-    let mut exec = Executor::new(&blob, Precision::Fp16).unwrap();
+fn cases(graph: &GraphFile, count: usize, seed: u64) -> Vec<(Vec<f16>, Vec<f16>)> {
+    let mut exec = Executor::new(graph.blob(), Precision::Fp16).unwrap();
     let len = exec.input_shape().iter().product::<u32>() as usize;
     let mut w = Weights::new(seed);
     (0..count)
@@ -40,9 +39,9 @@ fn boot_allocate_and_pipeline_100_inferences() {
     let name = bus.stick(0).unwrap().name();
     let mut device = Device::open(&bus, &name, &firmware(), &OpenOptions::default()).unwrap();
     assert!(bus.stick(0).unwrap().is_booted());
-    let bytes = graph_bytes("tiny_cnn.graph");
-    device.allocate_graph(&bytes).unwrap();
-    let work = cases(&bytes, 100, 1);
+    let tiny = graph("tiny_cnn.graph");
+    device.allocate_graph(&tiny).unwrap();
+    let work = cases(&tiny, 100, 1);
     // Keep two in flight, as a throughput-minded host does.
     device.load_tensor(&work[0].0, 0).unwrap();
     device.load_tensor(&work[1].0, 1).unwrap();
@@ -71,18 +70,18 @@ fn one_graph_per_stick_and_input_sizes_are_enforced() {
     let name = bus.stick(0).unwrap().name();
     let mut device = Device::open(&bus, &name, &firmware(), &OpenOptions::default()).unwrap();
     assert!(matches!(device.load_tensor(&[f16::ZERO; 4], 0), Err(DeviceError::Usage(_))));
-    device.allocate_graph(&graph_bytes("tiny_cnn.graph")).unwrap();
-    let err = device.allocate_graph(&graph_bytes("op_zoo.graph")).unwrap_err();
+    device.allocate_graph(&graph("tiny_cnn.graph")).unwrap();
+    let err = device.allocate_graph(&graph("op_zoo.graph")).unwrap_err();
     assert!(err.to_string().contains("already allocated"), "{err}");
     let err = device.load_tensor(&[f16::ZERO; 5], 0).unwrap_err();
     assert!(err.to_string().contains("takes 768"), "{err}");
     device.set_graph_options(GraphOptions { dont_block: true, ..GraphOptions::default() }).unwrap();
     assert!(matches!(device.get_result(), Err(DeviceError::NoData)));
-    let mut not_a_graph = graph_bytes("tiny_cnn.graph");
+    // A malformed graph never reaches a stick: allocation takes a parsed graph.
+    let mut not_a_graph = graph("tiny_cnn.graph").to_bytes();
     not_a_graph.truncate(400);
-    device.deallocate_graph();
-    let err = device.allocate_graph(&not_a_graph).unwrap_err();
-    assert!(err.to_string().contains("graph rejected"), "{err}");
+    let err = GraphFile::parse(not_a_graph).unwrap_err();
+    assert_eq!(err.kind, BlobErrorKind::Truncated, "{err}");
 }
 
 #[test]
@@ -93,9 +92,9 @@ fn a_stick_left_booted_by_a_crashed_process_is_recovered() {
     std::mem::forget(device); // the "crash": no close, the stick stays booted
     assert!(bus.stick(0).unwrap().is_booted());
     let mut device = Device::open(&bus, &name, &firmware(), &OpenOptions::default()).unwrap();
-    let bytes = graph_bytes("inception_block.graph");
-    device.allocate_graph(&bytes).unwrap();
-    let work = cases(&bytes, 1, 2);
+    let block = graph("inception_block.graph");
+    device.allocate_graph(&block).unwrap();
+    let work = cases(&block, 1, 2);
     device.load_tensor(&work[0].0, 7).unwrap();
     assert_eq!(device.get_result().unwrap(), (work[0].1.clone(), 7));
 }
@@ -103,15 +102,15 @@ fn a_stick_left_booted_by_a_crashed_process_is_recovered() {
 #[test]
 fn eight_sticks_from_eight_threads_never_mix_results() {
     let bus = SoftBus::new(8);
-    let bytes = graph_bytes("inception_block.graph");
+    let block = graph("inception_block.graph");
     let per_thread = 1000;
     std::thread::scope(|scope| {
         for (index, stick) in bus.sticks_mut().iter().enumerate() {
-            let (bus, bytes) = (&bus, &bytes);
+            let (bus, block) = (&bus, &block);
             scope.spawn(move || {
-                let work = cases(bytes, 16, 100 + index as u64);
+                let work = cases(block, 16, 100 + index as u64);
                 let mut device = Device::open(bus, &stick.name(), &firmware(), &OpenOptions::default()).unwrap();
-                device.allocate_graph(bytes).unwrap();
+                device.allocate_graph(block).unwrap();
                 let tag = |i: usize| ((index as u64) << 32) | i as u64;
                 device.load_tensor(&work[0].0, tag(0)).unwrap();
                 for i in 0..per_thread {
@@ -132,10 +131,9 @@ fn eight_sticks_from_eight_threads_never_mix_results() {
 fn the_blob_sent_is_the_blob_run() {
     // A sanity check on the wire: the stick executes exactly the bytes we allocate.
     let blob: Blob = Blob::read(&common::shared_graphs().join("hsinm_mnist.graph")).unwrap();
-    let bytes = blob::write(&blob).unwrap();
     let bus = SoftBus::new(1);
     let mut device = Device::open(&bus, &bus.stick(0).unwrap().name(), &firmware(), &OpenOptions::default()).unwrap();
-    device.allocate_graph(&bytes).unwrap();
+    device.allocate_graph(&GraphFile::from_blob(blob).unwrap()).unwrap();
     let digit =
         ncs::npy::read(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/digits/w2.6_s0.00_3.npy"))
             .unwrap();

@@ -7,6 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use half::f16;
+use ncs::blob::GraphFile;
 use ncs::device::emulator::{Fault, FaultKind, SoftBus, Step, SOFT_FIRMWARE};
 use ncs::device::wire::Buffer;
 use ncs::device::{Device, DeviceError, Firmware, OpenOptions};
@@ -42,7 +43,7 @@ fn firmware() -> Firmware {
 }
 
 /// Open, allocate, two pipelined inferences; the outputs on success.
-fn session(bus: &SoftBus, graph: &[u8], input: &[f16]) -> Result<Vec<Vec<f16>>, DeviceError> {
+fn session(bus: &SoftBus, graph: &GraphFile, input: &[f16]) -> Result<Vec<Vec<f16>>, DeviceError> {
     let name = bus.stick(0).unwrap().name();
     let mut device = Device::open(bus, &name, &firmware(), &options())?;
     device.allocate_graph(graph)?;
@@ -57,7 +58,7 @@ fn session(bus: &SoftBus, graph: &[u8], input: &[f16]) -> Result<Vec<Vec<f16>>, 
 
 #[test]
 fn every_step_and_fault_ends_cleanly_and_the_stick_recovers() {
-    let graph = std::fs::read(common::own_graphs().join("tiny_cnn.graph")).unwrap();
+    let graph = GraphFile::read(&common::own_graphs().join("tiny_cnn.graph")).unwrap();
     let input: Vec<f16> = (0..768).map(|i| f16::from_f32((i % 17) as f32 / 17.0)).collect();
     let clean = session(&SoftBus::new(1), &graph, &input).unwrap();
     let mut errors = 0;
@@ -110,7 +111,7 @@ fn every_step_and_fault_ends_cleanly_and_the_stick_recovers() {
 
 #[test]
 fn data_faults_surface_with_the_step_named() {
-    let graph = std::fs::read(common::own_graphs().join("tiny_cnn.graph")).unwrap();
+    let graph = GraphFile::read(&common::own_graphs().join("tiny_cnn.graph")).unwrap();
     let input = vec![f16::from_f32(0.5); 768];
     let cases = [
         (Step::Set(Buffer::Input1), FaultKind::Timeout, "SET input1 permit: timed out"),

@@ -7,7 +7,7 @@
 //! without hardware they are reported as ignored, never as passed. On a real stick:
 //! `NCS_HIL=1 NCS_FIRMWARE=/path/MvNCAPI.mvcmd cargo test --test hil -- --ignored`.
 
-use ncs::blob::{Blob, BufferRef, Location, StageType};
+use ncs::blob::{Blob, BufferRef, GraphFile, Location, StageType};
 use ncs::device::usb::UsbBus;
 use ncs::device::{Bus, Device, Firmware, OpenOptions};
 use ncs::graph::{Activation, ConvSpec, GraphBuilder, Padding};
@@ -234,7 +234,7 @@ fn real_stick() -> Device {
 }
 
 fn on_stick(device: &mut Device, blob: &Blob, input: &[f32]) -> Vec<f32> {
-    device.allocate_graph(&ncs::blob::write(blob).unwrap()).unwrap();
+    device.allocate_graph(&GraphFile::from_blob(blob.clone()).unwrap()).unwrap();
     device.load_tensor(&ncs::fp16::halves_from_f32(input), 0).unwrap();
     let (out, _) = device.get_result().unwrap();
     device.deallocate_graph();
@@ -263,10 +263,10 @@ fn probes_match_a_real_stick() {
 fn full_flow_on_a_real_stick_agrees_with_the_reference() {
     let mut device = real_stick();
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("graphs/tiny_cnn.graph");
-    let blob = Blob::read(&path).unwrap();
+    let graph = GraphFile::read(&path).unwrap();
     let input = ncs::npy::read(&path.with_file_name("tiny_cnn.input.npy")).unwrap().values;
-    let want = Executor::new(&blob, Precision::Fp16).unwrap().run(&input).unwrap().output;
-    device.allocate_graph(&ncs::blob::write(&blob).unwrap()).unwrap();
+    let want = Executor::new(graph.blob(), Precision::Fp16).unwrap().run(&input).unwrap().output;
+    device.allocate_graph(&graph).unwrap();
     let halves = ncs::fp16::halves_from_f32(&input);
     device.load_tensor(&halves, 0).unwrap();
     for i in 0..100u64 {

@@ -10,7 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use half::f16;
-use ncs::blob;
+use ncs::blob::GraphFile;
 use ncs::device::boot::{self, Firmware};
 use ncs::device::emulator::{Enumeration, Profile, SoftBus, NOT_NOW, SOFT_FIRMWARE};
 use ncs::device::wire::{Buffer, Command, Header, Status, PERMIT};
@@ -80,11 +80,15 @@ fn set(t: &mut dyn Transport, buffer: Buffer, hostready: bool, data: &[u8]) {
 }
 
 /// A one-stage graph whose output is `outputs` fp16 values.
-fn fc_graph(outputs: usize) -> Vec<u8> {
+fn fc_graph(outputs: usize) -> GraphFile {
     let mut g = GraphBuilder::new("fc", [1, 1, 16]);
     let x = g.input();
     let y = g.fully_connected("fc", x, &Weights::new(5).uniform(16 * outputs, 0.5), None, Activation::None).unwrap();
-    blob::write(&g.finish(y).unwrap()).unwrap()
+    GraphFile::from_blob(g.finish(y).unwrap()).unwrap()
+}
+
+fn tiny_cnn() -> GraphFile {
+    GraphFile::read(&common::own_graphs().join("tiny_cnn.graph")).unwrap()
 }
 
 #[test]
@@ -154,7 +158,7 @@ fn exact_packet_multiples_end_with_a_zero_length_packet_and_results_wait_for_the
     send_header(t, Command::Status, None, false, 0);
     assert_eq!(word(t), Ok(Status::Waiting.to_u32()));
     let graph = fc_graph(512);
-    set(t, Buffer::BlobFile, false, &graph);
+    set(t, Buffer::BlobFile, false, &graph.to_bytes());
     set(t, Buffer::AuxBuffer, false, &[0; 228]);
     set(t, Buffer::Input1, true, &[0; 32]);
     let started = Instant::now();
@@ -179,7 +183,7 @@ fn exact_packet_multiples_end_with_a_zero_length_packet_and_results_wait_for_the
 #[test]
 fn the_driver_finds_usb3_firmware_on_another_bus_by_port_path_or_as_the_only_unopened_stick() {
     // Failed before: the driver waited 15 s for f63b at the ROM's bus and ports.
-    let graph = std::fs::read(common::own_graphs().join("tiny_cnn.graph")).unwrap();
+    let graph = tiny_cnn();
     for (ports, booted_name) in [("same", "2-1"), ("shift:16", "2-17")] {
         let profile = Profile::parse(&format!("usb3,absence=60ms,linger=60ms,stage=0ms,ports={ports}")).unwrap();
         let bus = SoftBus::with_profile(1, profile);
@@ -217,7 +221,7 @@ fn a_stick_left_booted_on_a_usb2_port_is_reset_and_booted_again() {
     drop(link); // `ncs boot` leaves it like this
     assert_eq!(at.name(), "1-1");
     let mut device = Device::open(&bus, "1-1", &firmware(), &options()).unwrap();
-    device.allocate_graph(&std::fs::read(common::own_graphs().join("tiny_cnn.graph")).unwrap()).unwrap();
+    device.allocate_graph(&tiny_cnn()).unwrap();
     device.load_tensor(&vec![f16::ZERO; 768], 1).unwrap();
     assert_eq!(device.get_result().unwrap().1, 1);
 }

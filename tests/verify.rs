@@ -5,17 +5,18 @@ mod common;
 use std::process::Command;
 
 use ncs::backend::{Backend, Stick};
-use ncs::blob::Blob;
+use ncs::blob::{Blob, GraphFile};
 use ncs::device::emulator::{SoftBus, SOFT_FIRMWARE};
 use ncs::device::{Firmware, OpenOptions};
 use ncs::verify::{bisect, Criteria};
 
-fn faulty_stick(miscompute: usize) -> impl FnMut(&[u8]) -> ncs::Result<Box<dyn Backend>> {
-    move |bytes: &[u8]| {
+fn faulty_stick(miscompute: usize) -> impl FnMut(&GraphFile) -> ncs::Result<Box<dyn Backend + Send>> {
+    move |graph: &GraphFile| {
         let bus = SoftBus::new(1);
         bus.stick(0).unwrap().set_miscompute(Some(miscompute));
         let firmware = Firmware::from_bytes(SOFT_FIRMWARE.to_vec(), "fw").unwrap();
-        Ok(Box::new(Stick::open("emulator", &bus, &firmware, bytes, &OpenOptions::default())?) as Box<dyn Backend>)
+        Ok(Box::new(Stick::open("emulator", &bus, &firmware, graph, &OpenOptions::default())?)
+            as Box<dyn Backend + Send>)
     }
 }
 

@@ -11,6 +11,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use half::f16;
+use ncs::blob::GraphFile;
 use ncs::device::emulator::{SoftBus, SOFT_FIRMWARE};
 use ncs::device::trace::Tracer;
 use ncs::device::{Device, Firmware, OpenOptions};
@@ -53,8 +54,9 @@ fn a_full_session_follows_the_observed_ncsdk_sequence() {
     let firmware = Firmware::from_bytes([SOFT_FIRMWARE, &[0u8; 1200]].concat(), "test firmware").unwrap();
     let options = OpenOptions { tracer: Some(tracer), ..OpenOptions::default() };
     let mut device = Device::open(&bus, "1-1", &firmware, &options).unwrap();
-    let graph = std::fs::read(common::own_graphs().join("tiny_cnn.graph")).unwrap();
+    let graph = GraphFile::read(&common::own_graphs().join("tiny_cnn.graph")).unwrap();
     device.allocate_graph(&graph).unwrap();
+    let graph = graph.to_bytes();
     let input = vec![f16::from_f32(0.25); 768];
     device.load_tensor(&input, 1).unwrap();
     device.load_tensor(&input, 2).unwrap();
@@ -116,7 +118,7 @@ fn changed_options_are_resent_and_the_optimisation_query_restores_them() {
     let options = OpenOptions { tracer: Some(Tracer::new(Box::new(sink.clone()))), ..OpenOptions::default() };
     let firmware = Firmware::from_bytes(SOFT_FIRMWARE.to_vec(), "fw").unwrap();
     let mut device = Device::open(&bus, "1-1", &firmware, &options).unwrap();
-    device.allocate_graph(&std::fs::read(common::own_graphs().join("tiny_cnn.graph")).unwrap()).unwrap();
+    device.allocate_graph(&GraphFile::read(&common::own_graphs().join("tiny_cnn.graph")).unwrap()).unwrap();
     let input = vec![f16::ZERO; 768];
     device.load_tensor(&input, 0).unwrap();
     device.get_result().unwrap();

@@ -229,13 +229,19 @@ pub unsafe extern "C" fn mvncAllocateGraph(
         let Some(slot) = lib.device(device_handle as usize) else { return Status::InvalidParameters };
         // SAFETY: checked non-null; the caller's contract makes it readable for that many bytes.
         let bytes = unsafe { std::slice::from_raw_parts(graph_file.cast::<u8>(), graph_file_length as usize) };
-        let Ok(parsed) = ncs::blob::parse(bytes) else { return Status::UnsupportedGraphFile };
+        let graph = match ncs::blob::GraphFile::parse(bytes.to_vec()) {
+            Ok(graph) => graph,
+            Err(e) => {
+                lib.log(&format!("graph rejected: {e}"));
+                return Status::UnsupportedGraphFile;
+            }
+        };
         let mut guard = slot.lock();
         let Some(entry) = guard.as_mut() else { return Status::InvalidParameters };
         if entry.graph.is_some() {
             return Status::Busy;
         }
-        if let Err(e) = entry.device.allocate_graph(bytes) {
+        if let Err(e) = entry.device.allocate_graph(&graph) {
             return match e {
                 DeviceError::Usage(_) => Status::UnsupportedGraphFile,
                 other => map_error(&other),
@@ -246,7 +252,7 @@ pub unsafe extern "C" fn mvncAllocateGraph(
         entry.graph = Some(GraphBuffers {
             handle,
             output: vec![0u8; output_len * 2].into_boxed_slice(),
-            readings: GraphReadings::new(parsed.stages.len()),
+            readings: GraphReadings::new(graph.blob().stages.len()),
         });
         lib.handles().graphs.insert(handle, device_handle as usize);
         // SAFETY: checked non-null; the caller's contract makes it writable for one pointer.

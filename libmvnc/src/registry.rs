@@ -7,9 +7,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
-use ncs::device::emulator::{SoftBus, SOFT_FIRMWARE};
-use ncs::device::usb::UsbBus;
-use ncs::device::{Bus, Device, Firmware, UsbError};
+use ncs::backend::{firmware_for, open_bus, MAX_SOFT_STICKS};
+use ncs::device::{Bus, Device, Firmware};
 use ncs::sdk::Status;
 
 use crate::options::{DeviceReadings, GraphReadings};
@@ -93,13 +92,8 @@ impl Library {
         static LIBRARY: OnceLock<Library> = OnceLock::new();
         LIBRARY.get_or_init(|| {
             let emulate = std::env::var("NCS_EMULATE").ok().and_then(|v| v.parse::<usize>().ok());
-            let bus: Option<Box<dyn Bus>> = match emulate {
-                Some(n) => Some(Box::new(SoftBus::new(n.min(64)))),
-                None => match UsbBus::new() {
-                    Ok(bus) => Some(Box::new(bus)),
-                    Err(UsbError::NoUsbSubsystem) | Err(_) => None,
-                },
-            };
+            // No bus (no USB subsystem, or USB failing) leaves every device call to fail.
+            let bus = open_bus(emulate.map(|n| n.min(MAX_SOFT_STICKS))).ok().flatten();
             Library {
                 bus,
                 emulated: emulate.is_some(),
@@ -114,10 +108,7 @@ impl Library {
     }
 
     pub fn firmware(&self) -> Option<Firmware> {
-        if self.emulated {
-            return Firmware::from_bytes(SOFT_FIRMWARE.to_vec(), "software stick firmware").ok();
-        }
-        Firmware::locate(None).ok()
+        firmware_for(self.emulated, None).ok()
     }
 
     pub fn log(&self, message: &str) {

@@ -60,7 +60,7 @@ fn the_sdk_backend_drives_the_drop_in_library() {
     std::env::set_var("NCS_EMULATE", "1");
     let lib = ncs::sdk::Mvnc::load(Some(&library())).unwrap();
     assert_eq!(lib.device_names().unwrap(), ["1-1"]);
-    let mut stick = ncs::sdk::SdkStick::open(lib, &std::fs::read(&graph).unwrap()).unwrap();
+    let mut stick = ncs::sdk::SdkStick::open(lib, &ncs::blob::GraphFile::read(&graph).unwrap()).unwrap();
     let input = ncs::npy::read(&root().join("graphs/tiny_cnn.input.npy")).unwrap().values;
     for _ in 0..10 {
         let out = stick.infer(&input).unwrap();

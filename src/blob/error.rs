@@ -1,6 +1,7 @@
 //! The error a malformed blob produces: where (byte offset, stage) and what was expected.
 
 use std::fmt;
+use std::path::PathBuf;
 
 /// What kind of problem a [`BlobError`] reports, for callers that branch on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,3 +66,24 @@ impl fmt::Display for BlobError {
 }
 
 impl std::error::Error for BlobError {}
+
+/// A graph file that could not be read, or whose contents are not a graph; names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The file was read but is malformed or unsupported.
+    #[error("{}: {source}", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// Where and what.
+        source: BlobError,
+    },
+}

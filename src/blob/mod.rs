@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! bytes ──parse──▶ Blob { header, stages, data } ──write──▶ identical bytes
+//! file ──GraphFile::read──▶ GraphFile { Blob, the file's bytes for a stick }
 //! ```
 //!
 //! [`parse`] validates everything a consumer relies on (sizes, enums, every pointer and extent
@@ -10,6 +11,7 @@
 
 mod enums;
 mod error;
+mod file;
 pub mod layout;
 mod name;
 mod parse;
@@ -20,14 +22,13 @@ mod write;
 use std::path::Path;
 
 pub use enums::{Arena, DataType, Location, PadStyle, PostOp, StageType, StorageOrder};
-pub use error::{BlobError, BlobErrorKind, StageLabel};
+pub use error::{BlobError, BlobErrorKind, ReadError, StageLabel};
+pub use file::GraphFile;
 pub use name::Name;
-pub use parse::{parse, parse_owned};
+pub use parse::parse;
 pub use stage::{span_bytes, BufferRef, Dims, Stage, Tensor};
 pub use validate::{check_operand_counts, operand_len, operands, validate, MemoryLayout, Operand, Slot};
 pub use write::write;
-
-use crate::error::Error;
 
 /// The file header, less the fields derived on writing (size, version, stage count, data offset).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,10 +81,9 @@ pub struct Blob {
 }
 
 impl Blob {
-    /// Reads and parses a graph file; errors name the file.
-    pub fn read(path: &Path) -> Result<Blob, Error> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
-        parse_owned(bytes).map_err(|source| Error::Blob { path: path.to_owned(), source })
+    /// Reads and parses a graph file (see [`GraphFile::read`]); errors name the file.
+    pub fn read(path: &Path) -> Result<Blob, ReadError> {
+        GraphFile::read(path).map(GraphFile::into_blob)
     }
 
     /// The memory layout: arena sizes, network input stage, output length.

@@ -24,12 +24,14 @@ pub fn parse(bytes: &[u8]) -> Result<Blob, BlobError> {
     finish(header, stages, data)
 }
 
-/// Like [`parse`], but reuses the buffer for the data section instead of copying it, so a
-/// graph read from a file is held in memory once.
-pub fn parse_owned(mut bytes: Vec<u8>) -> Result<Blob, BlobError> {
+/// Like [`parse`], but reuses the buffer for the data section instead of copying it (the
+/// weights are held in memory once). Returns the blob and the bytes before its data section.
+pub(super) fn parse_in_place(mut bytes: Vec<u8>) -> Result<(Blob, Vec<u8>), BlobError> {
     let (header, stages) = parse_table(&bytes)?;
-    bytes.drain(..layout::data_offset(stages.len()));
-    finish(header, stages, bytes)
+    let data_offset = layout::data_offset(stages.len());
+    let table = bytes[..data_offset].to_vec();
+    bytes.drain(..data_offset);
+    Ok((finish(header, stages, bytes)?, table))
 }
 
 fn finish(header: Header, stages: Vec<Stage>, data: Vec<u8>) -> Result<Blob, BlobError> {
@@ -58,6 +60,18 @@ fn parse_table(bytes: &[u8]) -> Result<(Header, Vec<Stage>), BlobError> {
     Ok((header, stages))
 }
 
+/// Refuses a file longer than the host library accepts (checkable before reading it).
+pub(super) fn check_file_len(len: u64) -> Result<(), BlobError> {
+    if len > layout::MAX_FILE_LEN as u64 {
+        return Err(BlobError::new(
+            BlobErrorKind::Limit,
+            0,
+            format!("file is {len} bytes; the limit is {} (512 MiB)", layout::MAX_FILE_LEN),
+        ));
+    }
+    Ok(())
+}
+
 /// Whole-file checks: format family, length limits, reserved bytes, size and version fields.
 fn check_envelope(bytes: &[u8]) -> Result<(), BlobError> {
     let magic_at = |offset: usize| bytes.len() >= offset + 2 && u16_at(bytes, offset) == NCSDK2_MAGIC;
@@ -79,13 +93,7 @@ fn check_envelope(bytes: &[u8]) -> Result<(), BlobError> {
             ),
         ));
     }
-    if bytes.len() > layout::MAX_FILE_LEN {
-        return Err(BlobError::new(
-            BlobErrorKind::Limit,
-            0,
-            format!("file is {} bytes; the limit is {} (512 MiB)", bytes.len(), layout::MAX_FILE_LEN),
-        ));
-    }
+    check_file_len(bytes.len() as u64)?;
     if let Some(pos) = bytes[header::RESERVED..header::FILE_SIZE].iter().position(|&b| b != 0) {
         return Err(BlobError::new(
             BlobErrorKind::Header,

@@ -8,6 +8,13 @@ use super::{Blob, BufferRef};
 
 /// Serialises a blob. Fails only when the result would exceed the host's 512 MiB limit.
 pub fn write(blob: &Blob) -> Result<Vec<u8>, BlobError> {
+    let mut out = write_table(blob)?;
+    out.extend_from_slice(&blob.data);
+    Ok(out)
+}
+
+/// The header and stage table of [`write`]'s output: every byte before the data section.
+pub(super) fn write_table(blob: &Blob) -> Result<Vec<u8>, BlobError> {
     let data_offset = layout::data_offset(blob.stages.len());
     let len = data_offset + blob.data.len();
     if len > layout::MAX_FILE_LEN {
@@ -17,7 +24,8 @@ pub fn write(blob: &Blob) -> Result<Vec<u8>, BlobError> {
             format!("the blob would be {len} bytes; the limit is {} (512 MiB)", layout::MAX_FILE_LEN),
         ));
     }
-    let mut out = vec![0u8; len];
+    let mut out = Vec::with_capacity(len);
+    out.resize(data_offset, 0);
     let h = &blob.header;
     put_u32(&mut out, header::FILE_SIZE, len as u32);
     put_u32(&mut out, header::VERSION, layout::BLOB_VERSION);
@@ -34,7 +42,6 @@ pub fn write(blob: &Blob) -> Result<Vec<u8>, BlobError> {
         let base = HEADER_LEN + RECORD_LEN * index;
         encode_stage(stage, &mut out[base..base + RECORD_LEN]);
     }
-    out[data_offset..].copy_from_slice(&blob.data);
     Ok(out)
 }
 

@@ -3,18 +3,17 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use ncs::backend::Stick;
+use ncs::backend::{self as backends, BackendOptions};
 use ncs::bench::{self, Latency};
-use ncs::blob::Blob;
+use ncs::blob::GraphFile;
 use ncs::device::trace::Tracer;
-use ncs::device::OpenOptions;
 use ncs::graph::samples::Weights;
 use ncs::{Error, Result};
 use serde_json::json;
 
+use super::backend::{Backend, PrecisionArg, StickFiles};
 use super::preprocess::SchemeArg;
-use super::run::{self, Backend, InputArgs, PrecisionArg, StickFiles};
-use super::sticks;
+use super::run::{self, InputArgs};
 use super::table::{Align, Table};
 use super::Outcome;
 
@@ -53,19 +52,18 @@ pub struct BenchArgs {
 
 pub fn run(args: &BenchArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
     if args.iterations == 0 || args.iterations > 10_000_000 {
-        return Err(Error::InvalidInput(format!("-n {}: expected 1..=10000000", args.iterations)));
+        return Err(Error::Usage(format!("-n {}: expected 1..=10000000", args.iterations)));
     }
     let all = match args.devices.as_deref() {
         None => false,
         Some("all") if args.backend == Backend::Emulator || args.backend == Backend::Usb => true,
-        Some("all") => {
-            return Err(Error::InvalidInput("--devices all applies to stick backends (emulator, usb)".into()))
-        }
-        Some(other) => return Err(Error::InvalidInput(format!("--devices {other}: only `all` is understood"))),
+        Some("all") => return Err(Error::Usage("--devices all applies to stick backends (emulator, usb)".into())),
+        Some(other) => return Err(Error::Usage(format!("--devices {other}: only `all` is understood"))),
     };
-    let blob = Blob::read(&args.graph)?;
-    let names: Vec<String> = blob.stages.iter().map(|s| s.name_text()).collect();
-    let mut backend = run::open_backend(args.backend, &args.graph, args.precision, &args.files, tracer)?;
+    let graph = GraphFile::read(&args.graph)?;
+    let names: Vec<String> = graph.blob().stages.iter().map(|s| s.name_text()).collect();
+    let options = BackendOptions { emulate: args.emulate, ..args.files.options(args.precision, tracer) };
+    let mut backend = backends::open(args.backend.into(), &graph, &BackendOptions { emulate: 1, ..options.clone() })?;
     let shape = backend.input_shape();
     let input = match &args.input {
         Some(path) => {
@@ -93,7 +91,12 @@ pub fn run(args: &BenchArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
     let throughput = bench::throughput(backend.as_mut(), &input, n)?;
     let backend_name = backend.name();
     drop(backend);
-    let scaling = if all { Some(multi_stick(args, &input, tracer)?) } else { None };
+    let scaling = if all {
+        let mut sticks = backends::open_every_stick(args.backend.into(), &graph, &options)?;
+        Some((sticks.len(), bench::parallel_throughput(&mut sticks, &input, n)?))
+    } else {
+        None
+    };
     let latency = Latency::of(&run.samples_ms);
     if args.json {
         let stages: Vec<_> = run
@@ -150,24 +153,4 @@ pub fn run(args: &BenchArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
     }
     print!("\n{}", table.render());
     Ok(Outcome::Success)
-}
-
-/// Aggregate throughput of every stick on the bus, one thread each.
-fn multi_stick(args: &BenchArgs, input: &[f32], tracer: Option<&Tracer>) -> Result<(usize, f64)> {
-    let emulated = args.backend == Backend::Emulator;
-    let bus = sticks::open_bus(emulated.then_some(args.emulate))?
-        .ok_or_else(|| Error::InvalidInput("no USB subsystem available".into()))?;
-    let firmware = sticks::firmware_for(emulated, args.files.firmware.as_deref())?;
-    let graph = std::fs::read(&args.graph).map_err(|source| Error::Io { path: args.graph.clone(), source })?;
-    let options = OpenOptions { tracer: tracer.cloned(), ..OpenOptions::default() };
-    let ids = bus.sticks().map_err(|e| Error::InvalidInput(format!("{}: {e}", bus.describe())))?;
-    let mut backends: Vec<Box<dyn ncs::backend::Backend + Send>> = Vec::new();
-    for id in ids {
-        backends.push(Box::new(Stick::open_named("stick", bus.as_ref(), &id.name(), &firmware, &graph, &options)?));
-    }
-    if backends.is_empty() {
-        return Err(Error::InvalidInput(format!("no sticks on {}", bus.describe())));
-    }
-    let rate = bench::parallel_throughput(&mut backends, input, args.iterations)?;
-    Ok((backends.len(), rate))
 }

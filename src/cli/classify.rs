@@ -10,8 +10,9 @@ use ncs::device::trace::Tracer;
 use ncs::{Error, Result};
 use serde_json::json;
 
+use super::backend::{Backend, PrecisionArg, StickFiles};
 use super::preprocess::{self, SchemeArg};
-use super::run::{self, top_k, Backend, PrecisionArg, StickFiles};
+use super::run::top_k;
 use super::Outcome;
 
 const IMAGE_EXTENSIONS: [&str; 9] = ["jpg", "jpeg", "png", "bmp", "tif", "tiff", "webp", "gif", "jpe"];
@@ -51,21 +52,25 @@ pub struct ClassifyArgs {
 
 pub fn run(args: &ClassifyArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
     let labels = read_labels(&args.labels)?;
-    let mut backend = run::open_backend(args.backend, &args.graph, PrecisionArg::Fp16, &args.files, tracer)?;
+    let graph = ncs::blob::GraphFile::read(&args.graph)?;
+    let mut backend = ncs::backend::open(args.backend.into(), &graph, &args.files.options(PrecisionArg::Fp16, tracer))?;
+    drop(graph);
     let [rows, cols, channels] = backend.input_shape();
     let size = args.size.unwrap_or(rows as usize);
     if rows != cols || size != rows as usize {
-        return Err(Error::InvalidInput(format!(
-            "images preprocess to [{size}, {size}, 3]; the network input is [{rows}, {cols}, {channels}]"
-        )));
+        return Err(Error::Input {
+            path: None,
+            message: format!(
+                "images preprocess to [{size}, {size}, 3]; the network input is [{rows}, {cols}, {channels}]"
+            ),
+        });
     }
     let classes = backend.output_shape().iter().product::<u32>() as usize;
     if labels.len() != classes {
-        return Err(Error::InvalidInput(format!(
-            "{}: {} labels for {classes} classes",
-            args.labels.display(),
-            labels.len()
-        )));
+        return Err(Error::Labels {
+            path: args.labels.clone(),
+            message: format!("{} labels for {classes} classes", labels.len()),
+        });
     }
     let images = collect_images(&args.images)?;
     let truth_csv = args.truth.as_deref().map(read_truth).transpose()?;
@@ -149,9 +154,10 @@ fn read_truth(path: &Path) -> Result<BTreeMap<PathBuf, String>> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
     let mut truth = BTreeMap::new();
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let (file, label) = line
-            .rsplit_once(',')
-            .ok_or_else(|| Error::InvalidInput(format!("{}:{}: expected `path,label`", path.display(), n + 1)))?;
+        let (file, label) = line.rsplit_once(',').ok_or_else(|| Error::Labels {
+            path: path.to_owned(),
+            message: format!("line {}: expected `path,label`", n + 1),
+        })?;
         truth.insert(PathBuf::from(file.trim()), label.trim().to_owned());
     }
     Ok(truth)
@@ -174,11 +180,11 @@ fn collect_images(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
         } else if input.exists() {
             found.push(input.clone());
         } else {
-            return Err(Error::InvalidInput(format!("{}: no such file or folder", input.display())));
+            return Err(Error::Input { path: Some(input.clone()), message: "no such file or folder".into() });
         }
     }
     if found.is_empty() {
-        return Err(Error::InvalidInput("no images found".into()));
+        return Err(Error::Input { path: None, message: "no images found".into() });
     }
     Ok(found)
 }

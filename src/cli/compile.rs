@@ -83,7 +83,7 @@ pub fn run(args: &CompileArgs) -> ncs::Result<Outcome> {
     }
     let bytes = ncs::blob::write(&compiled.blob)?;
     std::fs::write(&args.out, &bytes).map_err(|source| ncs::Error::Io { path: args.out.clone(), source })?;
-    let layout = compiled.blob.layout().map_err(|source| ncs::Error::Blob { path: args.out.clone(), source })?;
+    let layout = compiled.blob.layout().map_err(|source| ncs::Error::Blob { path: Some(args.out.clone()), source })?;
     let stats = GraphStats::of(&compiled.blob);
     print!("{}", super::info::to_text(Path::new(&args.out), &compiled.blob, &layout, &stats, bytes.len() as u64));
     Ok(Outcome::Success)

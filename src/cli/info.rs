@@ -14,7 +14,7 @@ const NAME_WIDTH: usize = 36;
 
 pub fn run(path: &Path, json: bool) -> ncs::Result<Outcome> {
     let blob = Blob::read(path)?;
-    let layout = blob.layout().map_err(|source| ncs::Error::Blob { path: path.to_owned(), source })?;
+    let layout = blob.layout().map_err(|source| ncs::Error::Blob { path: Some(path.to_owned()), source })?;
     let stats = GraphStats::of(&blob);
     let file_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     if json {

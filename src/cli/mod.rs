@@ -1,5 +1,6 @@
 //! Command-line front end. Exit codes: 0 success, 1 a check failed, 2 bad input or usage.
 
+mod backend;
 mod bench;
 mod classify;
 mod compile;

@@ -65,10 +65,10 @@ pub fn load_for(image: &Path, size: usize, channels: u32, scheme: Scheme) -> Res
     match channels {
         3 => Ok(rgb),
         1 => Ok(rgb.chunks_exact(3).map(|p| (p[0] + p[1] + p[2]) / 3.0).collect()),
-        other => Err(ncs::Error::InvalidInput(format!(
-            "{}: images feed networks of 1 or 3 channels, not {other}",
-            image.display()
-        ))),
+        other => Err(ncs::Error::Input {
+            path: Some(image.to_owned()),
+            message: format!("images feed networks of 1 or 3 channels, not {other}"),
+        }),
     }
 }
 

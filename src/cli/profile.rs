@@ -2,15 +2,16 @@
 
 use std::path::PathBuf;
 
+use ncs::backend;
 use ncs::bench;
-use ncs::blob::Blob;
+use ncs::blob::GraphFile;
 use ncs::device::trace::Tracer;
 use ncs::graph::samples::Weights;
 use ncs::profile::{html_report, profile};
 use ncs::{Error, Result};
 use serde_json::json;
 
-use super::run::{self, Backend, PrecisionArg, StickFiles};
+use super::backend::{Backend, PrecisionArg, StickFiles};
 use super::table::{Align, Table};
 use super::{grouped, Outcome};
 
@@ -37,10 +38,11 @@ pub struct ProfileArgs {
 
 pub fn run(args: &ProfileArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
     if args.iterations == 0 || args.iterations > 100_000 {
-        return Err(Error::InvalidInput(format!("-n {}: expected 1..=100000", args.iterations)));
+        return Err(Error::Usage(format!("-n {}: expected 1..=100000", args.iterations)));
     }
-    let blob = Blob::read(&args.graph)?;
-    let mut backend = run::open_backend(args.backend, &args.graph, PrecisionArg::Fp16, &args.files, tracer)?;
+    let graph = GraphFile::read(&args.graph)?;
+    let mut backend = backend::open(args.backend.into(), &graph, &args.files.options(PrecisionArg::Fp16, tracer))?;
+    let blob = graph.into_blob();
     let input = Weights::new(0).uniform(backend.input_shape().iter().product::<u32>() as usize, 1.0);
     let measured = bench::latency(backend.as_mut(), &input, 1, args.iterations, &mut |_| {})?;
     let stages = profile(&blob, &measured.stage_ms);

@@ -2,17 +2,17 @@
 
 use std::path::{Path, PathBuf};
 
-use ncs::backend;
-use ncs::blob::Blob;
+use ncs::backend::{self, Backend as _};
+use ncs::blob::GraphFile;
 use ncs::device::trace::Tracer;
-use ncs::device::OpenOptions;
-use ncs::reference::{Executor, Limits, Precision, StageOutput};
+use ncs::reference::StageOutput;
 pub use ncs::verify::top_k;
 use ncs::{npy, Error, Result};
 use serde_json::json;
 
+use super::backend::{Backend, PrecisionArg, StickFiles};
 use super::preprocess::{self, SchemeArg};
-use super::{grouped, sticks, Outcome};
+use super::{grouped, Outcome};
 
 /// Options of `ncs run`.
 #[derive(Debug, clap::Args)]
@@ -57,126 +57,21 @@ pub struct RunArgs {
     pub files: StickFiles,
 }
 
-/// Where an inference runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Backend {
-    /// The CPU reference executor.
-    Cpu,
-    /// A software stick through the native driver (no hardware needed).
-    Emulator,
-    /// The first real stick on the USB bus through the native driver.
-    Usb,
-    /// The first device of an NCSDK v1 libmvnc (Intel's, or ncs's drop-in) through bindgen bindings.
-    Sdk,
-}
-
-/// Storage precision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PrecisionArg {
-    /// Round stage outputs to fp16 (as the stick stores them).
-    Fp16,
-    /// Keep f32.
-    Fp32,
-}
-
-impl From<PrecisionArg> for Precision {
-    fn from(p: PrecisionArg) -> Self {
-        match p {
-            PrecisionArg::Fp16 => Precision::Fp16,
-            PrecisionArg::Fp32 => Precision::Fp32,
-        }
-    }
-}
-
-/// Builds the backend a command asks for (CPU, software stick or real stick).
-pub fn open_backend(
-    kind: Backend,
-    graph_path: &Path,
-    precision: PrecisionArg,
-    files: &StickFiles,
-    tracer: Option<&Tracer>,
-) -> Result<Box<dyn backend::Backend>> {
-    let bytes = std::fs::read(graph_path).map_err(|source| Error::Io { path: graph_path.to_owned(), source })?;
-    let named = |source| Error::Blob { path: graph_path.to_owned(), source };
-    if kind == Backend::Cpu {
-        // Parse the file's own buffer (no copy of the data section): the executor then holds
-        // the only other copy of the weights.
-        let blob = ncs::blob::parse_owned(bytes).map_err(named)?;
-        let cpu = backend::Cpu::with_limits(&blob, precision.into(), &files.limits());
-        return Ok(Box::new(cpu.map_err(|e| with_graph(graph_path, e))?));
-    }
-    ncs::blob::parse(&bytes).map_err(named)?;
-    open_backend_bytes(kind, &bytes, precision, files, tracer).map_err(|e| with_graph(graph_path, e))
-}
-
-/// Builds a backend for graph bytes (a validated file, or a generated prefix graph).
-pub fn open_backend_bytes(
-    kind: Backend,
-    bytes: &[u8],
-    precision: PrecisionArg,
-    files: &StickFiles,
-    tracer: Option<&Tracer>,
-) -> Result<Box<dyn backend::Backend>> {
-    if kind != Backend::Cpu && precision == PrecisionArg::Fp32 {
-        return Err(Error::InvalidInput("sticks compute in fp16; --precision fp32 needs --backend cpu".into()));
-    }
-    let options = OpenOptions { tracer: tracer.cloned(), ..OpenOptions::default() };
-    let emulated = kind == Backend::Emulator;
-    Ok(match kind {
-        Backend::Cpu => {
-            Box::new(backend::Cpu::with_limits(&ncs::blob::parse(bytes)?, precision.into(), &files.limits())?)
-        }
-        Backend::Emulator | Backend::Usb => {
-            let bus = sticks::open_bus(emulated.then_some(1))?
-                .ok_or_else(|| Error::InvalidInput("no USB subsystem available: --backend usb needs a stick".into()))?;
-            let firmware = sticks::firmware_for(emulated, files.firmware.as_deref())?;
-            let name = if emulated { "emulator" } else { "usb" };
-            Box::new(backend::Stick::open(name, bus.as_ref(), &firmware, bytes, &options)?)
-        }
-        Backend::Sdk => Box::new(ncs::sdk::SdkStick::open(ncs::sdk::Mvnc::load(files.mvnc_lib.as_deref())?, bytes)?),
-    })
-}
-
-/// Files the stick backends need, as options shared by every command that opens a backend.
-#[derive(Debug, Default, Clone, clap::Args)]
-pub struct StickFiles {
-    /// Firmware for --backend usb (else $NCS_FIRMWARE, else NCSDK's install path).
-    #[arg(long)]
-    pub firmware: Option<PathBuf>,
-    /// libmvnc for --backend sdk (else $NCS_MVNC_LIB, else the usual NCSDK locations).
-    #[arg(long)]
-    pub mvnc_lib: Option<PathBuf>,
-    /// Most multiply-adds one inference may take on the CPU reference (default 50 G; Inception
-    /// V3 takes 5.7 G). A graph over it is refused before it runs.
-    #[arg(long, value_name = "N")]
-    pub max_macs: Option<u64>,
-}
-
-impl StickFiles {
-    /// The CPU reference's limits, with --max-macs applied.
-    pub fn limits(&self) -> Limits {
-        let default = Limits::default();
-        Limits { max_macs: self.max_macs.unwrap_or(default.max_macs), ..default }
-    }
-}
-
 pub fn run(args: &RunArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
     let labels = args.labels.as_deref().map(read_labels).transpose()?;
+    if args.dump_stages.is_some() && args.backend != Backend::Cpu {
+        return Err(Error::Usage("--dump-stages needs --backend cpu (a stick returns only the output)".into()));
+    }
+    let graph = GraphFile::read(&args.graph)?;
     let (result, input_shape, shape, backend_name) = if let Some(dir) = &args.dump_stages {
-        if args.backend != Backend::Cpu {
-            return Err(Error::InvalidInput(
-                "--dump-stages needs --backend cpu (a stick returns only the output)".into(),
-            ));
-        }
-        let blob = Blob::read(&args.graph)?;
-        let mut executor = Executor::with_limits(&blob, args.precision.into(), &args.files.limits())
-            .map_err(|e| with_graph(&args.graph, e))?;
-        drop(blob);
-        let input = load_input(&args.input_args(), executor.input_shape())?;
+        let mut cpu = backend::Cpu::with_limits(graph.blob(), args.precision.into(), &args.files.limits())
+            .map_err(|e| e.in_graph(graph.path()))?;
+        // The executor holds its own copy of the weights.
+        drop(graph);
+        let input = load_input(&args.input_args(), cpu.input_shape())?;
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.clone(), source })?;
         let mut dump_error = None;
-        let started = std::time::Instant::now();
-        let result = executor.run_observed(&input, &mut |stage: StageOutput<'_>| {
+        let outcome = cpu.infer_observed(&input, &mut |stage: StageOutput<'_>| {
             if dump_error.is_none() {
                 let path = dir.join(format!("{:03}_{}.npy", stage.index, sanitize(stage.name)));
                 dump_error = npy::write_f32(&path, &stage.shape, stage.values).err();
@@ -185,15 +80,11 @@ pub fn run(args: &RunArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
         if let Some(e) = dump_error {
             return Err(e);
         }
-        let outcome = backend::Outcome {
-            output: result.output,
-            stage_ms: result.stage_times.iter().map(|d| d.as_secs_f64() * 1e3).collect(),
-            wall: started.elapsed(),
-            telemetry: None,
-        };
-        (outcome, executor.input_shape(), executor.output_shape(), "cpu")
+        (outcome, cpu.input_shape(), cpu.output_shape(), "cpu")
     } else {
-        let mut backend = open_backend(args.backend, &args.graph, args.precision, &args.files, tracer)?;
+        let mut backend = backend::open(args.backend.into(), &graph, &args.files.options(args.precision, tracer))?;
+        // A CPU backend holds its own copy of the weights.
+        drop(graph);
         let input = load_input(&args.input_args(), backend.input_shape())?;
         let outcome = backend.infer(&input)?;
         (outcome, backend.input_shape(), backend.output_shape(), backend.name())
@@ -277,10 +168,10 @@ pub fn load_input(args: &InputArgs<'_>, expected: [u32; 3]) -> Result<Vec<f32>> 
     if !is_npy {
         let size = args.size.unwrap_or(expected[0] as usize);
         if expected[..2] != [size as u32, size as u32] || !matches!(expected[2], 1 | 3) {
-            return Err(Error::InvalidInput(format!(
-                "{}: an image preprocesses to [{size}, {size}, 3], but the network input is {expected:?}",
-                path.display()
-            )));
+            return Err(Error::Input {
+                path: Some(path.to_owned()),
+                message: format!("an image preprocesses to [{size}, {size}, 3], but the network input is {expected:?}"),
+            });
         }
         return preprocess::load_for(path, size, expected[2], args.preprocess.scheme(args.seed, false));
     }
@@ -296,12 +187,13 @@ fn read_npy_input(path: &Path, expected: [u32; 3]) -> Result<Vec<f32>> {
         || (array.shape.len() == 4 && array.shape[0] == 1 && array.shape[1..] == want[..])
         || (array.shape.len() == 1 && array.shape[0] == count);
     if !ok {
-        return Err(Error::InvalidInput(format!(
-            "{}: input shape {:?} does not match the network input {:?} (rows, columns, channels; also accepted: [1, ...] or flat {count})",
-            path.display(),
-            array.shape,
-            want
-        )));
+        return Err(Error::Input {
+            path: Some(path.to_owned()),
+            message: format!(
+                "input shape {:?} does not match the network input {:?} (rows, columns, channels; also accepted: [1, ...] or flat {count})",
+                array.shape, want
+            ),
+        });
     }
     Ok(array.values)
 }
@@ -313,14 +205,4 @@ fn read_labels(path: &Path) -> Result<Vec<String>> {
 
 fn sanitize(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect()
-}
-
-pub fn with_graph(path: &Path, e: Error) -> Error {
-    match e {
-        Error::Stage { index, name, message } => {
-            Error::InvalidInput(format!("{}: stage {index} '{name}': {message}", path.display()))
-        }
-        Error::Build(source) => Error::Blob { path: path.to_owned(), source },
-        other => other,
-    }
 }

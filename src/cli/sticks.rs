@@ -1,12 +1,11 @@
-//! `ncs devices` and `ncs boot`, and opening the bus a command asks for.
+//! `ncs devices` and `ncs boot`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use ncs::device::emulator::{SoftBus, SOFT_FIRMWARE};
+use ncs::backend::{firmware_for, open_bus};
 use ncs::device::trace::Tracer;
-use ncs::device::usb::UsbBus;
-use ncs::device::{boot, Bus, Firmware, StickState, UsbError};
+use ncs::device::{boot, StickState};
 use ncs::{Error, Result};
 use serde_json::json;
 
@@ -35,34 +34,6 @@ pub struct BootArgs {
     pub emulate: Option<usize>,
 }
 
-/// The bus a command runs on, or `None` when this machine has no USB subsystem.
-pub fn open_bus(emulate: Option<usize>) -> Result<Option<Box<dyn Bus>>> {
-    match emulate {
-        Some(n) if n > 64 => Err(Error::InvalidInput(format!("--emulate {n}: at most 64 software sticks"))),
-        Some(n) => {
-            let bus = SoftBus::new(n);
-            // A testing aid: make software sticks miscompute one stage, to watch verify --bisect.
-            if let Some(stage) = std::env::var("NCS_EMULATOR_MISCOMPUTE").ok().and_then(|v| v.parse().ok()) {
-                bus.sticks_mut().iter().for_each(|s| s.set_miscompute(Some(stage)));
-            }
-            Ok(Some(Box::new(bus)))
-        }
-        None => match UsbBus::new() {
-            Ok(bus) => Ok(Some(Box::new(bus))),
-            Err(UsbError::NoUsbSubsystem) => Ok(None),
-            Err(e) => Err(Error::InvalidInput(format!("USB: {e}"))),
-        },
-    }
-}
-
-/// The firmware for a bus: the software image for emulated sticks unless a file is given.
-pub fn firmware_for(emulated: bool, path: Option<&Path>) -> Result<Firmware> {
-    if emulated && path.is_none() {
-        return Ok(Firmware::from_bytes(SOFT_FIRMWARE.to_vec(), "software stick firmware")?);
-    }
-    Ok(Firmware::locate(path)?)
-}
-
 pub fn devices(args: &DevicesArgs) -> Result<Outcome> {
     let Some(bus) = open_bus(args.emulate)? else {
         if args.json {
@@ -72,7 +43,7 @@ pub fn devices(args: &DevicesArgs) -> Result<Outcome> {
         }
         return Ok(Outcome::Success);
     };
-    let sticks = bus.sticks().map_err(|e| Error::InvalidInput(format!("{}: {e}", bus.describe())))?;
+    let sticks = bus.sticks().map_err(|source| Error::Bus { bus: bus.describe(), source })?;
     if args.json {
         let list: Vec<_> = sticks
             .iter()
@@ -117,11 +88,9 @@ pub fn devices(args: &DevicesArgs) -> Result<Outcome> {
 }
 
 pub fn boot_all(args: &BootArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
-    let Some(bus) = open_bus(args.emulate)? else {
-        return Err(Error::InvalidInput("no USB subsystem available: there are no sticks to boot".into()));
-    };
+    let bus = open_bus(args.emulate)?.ok_or(Error::NoUsbSubsystem)?;
     let firmware = firmware_for(args.emulate.is_some(), args.firmware.as_deref())?;
-    let sticks = bus.sticks().map_err(|e| Error::InvalidInput(format!("{}: {e}", bus.describe())))?;
+    let sticks = bus.sticks().map_err(|source| Error::Bus { bus: bus.describe(), source })?;
     let rom: Vec<_> = sticks.into_iter().filter(|s| s.state() == Some(StickState::Rom)).collect();
     if rom.is_empty() {
         println!("no sticks waiting for firmware on {}", bus.describe());
@@ -134,7 +103,7 @@ pub fn boot_all(args: &BootArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
             bus.as_ref(),
             &id,
             StickState::Booted,
-            ncs::device::driver::BOOT_WAIT,
+            ncs::device::BOOT_WAIT,
             tracer,
             ncs::device::link::DEFAULT_TIMEOUT,
         )?;

@@ -3,15 +3,17 @@
 
 use std::path::PathBuf;
 
-use ncs::blob::Blob;
+use ncs::backend::{self as backends, BackendKind};
+use ncs::blob::GraphFile;
 use ncs::device::trace::Tracer;
 use ncs::reference::{Executor, Precision};
 use ncs::verify::{self, Comparison, Criteria};
 use ncs::{Error, Result};
 use serde_json::json;
 
+use super::backend::{Backend, PrecisionArg, StickFiles};
 use super::preprocess::SchemeArg;
-use super::run::{self, Backend, InputArgs, PrecisionArg, StickFiles};
+use super::run::{self, InputArgs};
 use super::Outcome;
 
 /// Options of `ncs verify`.
@@ -82,26 +84,26 @@ pub fn run(args: &VerifyArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
         ("beyond", args.beyond),
     ] {
         if !(0.0..=100.0).contains(&v) {
-            return Err(Error::InvalidInput(format!("--{name} {v}: expected a percentage 0..=100")));
+            return Err(Error::Usage(format!("--{name} {v}: expected a percentage 0..=100")));
         }
     }
-    let blob = Blob::read(&args.graph)?;
-    let mut reference = Executor::with_limits(&blob, Precision::Fp16, &args.files.limits())
-        .map_err(|e| run::with_graph(&args.graph, e))?;
+    let graph = GraphFile::read(&args.graph)?;
+    let mut reference = Executor::with_limits(graph.blob(), Precision::Fp16, &args.files.limits())
+        .map_err(|e| e.in_graph(graph.path()))?;
     let input_args = InputArgs { input: &args.input, preprocess: args.preprocess, size: args.size, seed: 0 };
     let input = run::load_input(&input_args, reference.input_shape())?;
     // Both sides see the same fp16 tensor.
     let mut input = input;
     ncs::fp16::round(&mut input);
     let expected = reference.run(&input)?.output;
-    let mut backend = run::open_backend(args.backend, &args.graph, PrecisionArg::Fp16, &args.files, tracer)?;
+    let options = args.files.options(PrecisionArg::Fp16, tracer);
+    let mut backend = backends::open(args.backend.into(), &graph, &options)?;
     let tested = backend.infer(&input)?.output;
     drop(backend);
     let comparison = verify::compare(&tested, &expected, &criteria)?;
     let divergence = if !comparison.pass && args.bisect {
-        let mut open =
-            |bytes: &[u8]| run::open_backend_bytes(args.backend, bytes, PrecisionArg::Fp16, &args.files, tracer);
-        verify::bisect(&blob, &input, &criteria, &mut open)?
+        let mut open = |prefix: &GraphFile| backends::open(args.backend.into(), prefix, &options);
+        verify::bisect(graph.blob(), &input, &criteria, &mut open)?
     } else {
         None
     };
@@ -132,12 +134,7 @@ pub fn run(args: &VerifyArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
 }
 
 fn backend_name(b: Backend) -> &'static str {
-    match b {
-        Backend::Cpu => "cpu",
-        Backend::Emulator => "emulator",
-        Backend::Usb => "usb",
-        Backend::Sdk => "sdk",
-    }
+    BackendKind::from(b).name()
 }
 
 fn comparison_json(c: &Comparison) -> serde_json::Value {

@@ -12,96 +12,16 @@ use std::time::Duration;
 use half::f16;
 use serde_json::json;
 
-use crate::blob::{self, Blob};
+use crate::blob::{Blob, GraphFile};
 
 use super::boot::{self, Firmware};
 use super::error::DeviceError;
-use super::link::{Link, DEFAULT_TIMEOUT};
+use super::link::Link;
+use super::options::{GraphOptions, OpenOptions, ThermalOptions, RESET_WAIT};
+use super::telemetry::{parse_aux, Telemetry};
 use super::trace::Tracer;
 use super::transport::{Bus, StickState, UsbId};
 use super::wire::{aux, Buffer, Config, Status, OPTIMIZATION_LIST_LEN};
-
-/// How long to wait for a stick to come back after boot (NCSDK: 15 s).
-pub const BOOT_WAIT: Duration = Duration::from_secs(15);
-/// How long to wait for a reset stick to return to its ROM (NCSDK: 5 s).
-pub const RESET_WAIT: Duration = Duration::from_secs(5);
-
-/// Knobs for opening a stick.
-#[derive(Debug, Clone)]
-pub struct OpenOptions {
-    /// Timeout of each link transfer (NCSDK: 10 s).
-    pub link_timeout: Duration,
-    /// How long to wait for the booted stick to re-enumerate.
-    pub boot_wait: Duration,
-    /// Where to record the USB trace.
-    pub tracer: Option<Tracer>,
-}
-
-impl Default for OpenOptions {
-    fn default() -> Self {
-        OpenOptions { link_timeout: DEFAULT_TIMEOUT, boot_wait: BOOT_WAIT, tracer: None }
-    }
-}
-
-/// Per-graph options (NCSDK's graph options 0–2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GraphOptions {
-    /// Iterations per input (1).
-    pub iterations: i32,
-    /// Measure temperature once per inference (1) rather than per layer.
-    pub network_throttle: i32,
-    /// Return [`DeviceError::Busy`]/[`DeviceError::NoData`] instead of waiting.
-    pub dont_block: bool,
-}
-
-impl Default for GraphOptions {
-    fn default() -> Self {
-        GraphOptions { iterations: 1, network_throttle: 1, dont_block: false }
-    }
-}
-
-/// Thermal settings (NCSDK's device options 1–6).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ThermalOptions {
-    /// Lower limit, °C (85).
-    pub temp_lim_lower: f32,
-    /// Upper limit, °C (95).
-    pub temp_lim_higher: f32,
-    /// Back-off below the lower limit, ms (0).
-    pub backoff_normal: i32,
-    /// Back-off past the lower limit, ms (100).
-    pub backoff_high: i32,
-    /// Back-off past the upper limit, ms (10000).
-    pub backoff_critical: i32,
-    /// Stop on critical temperature (0).
-    pub temperature_debug: i32,
-}
-
-impl Default for ThermalOptions {
-    fn default() -> Self {
-        ThermalOptions {
-            temp_lim_lower: 85.0,
-            temp_lim_higher: 95.0,
-            backoff_normal: 0,
-            backoff_high: 100,
-            backoff_critical: 10000,
-            temperature_debug: 0,
-        }
-    }
-}
-
-/// What the stick reported with the last result.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Telemetry {
-    /// Per-stage times, ms.
-    pub stage_ms: Vec<f32>,
-    /// 25 temperatures, °C.
-    pub thermal: Vec<f32>,
-    /// 0 none, 1 short back-off, 2 long back-off.
-    pub throttling: i32,
-    /// The debug string (empty when all is well).
-    pub debug: String,
-}
 
 #[derive(Debug)]
 struct GraphState {
@@ -183,19 +103,17 @@ impl Device {
         &self.telemetry
     }
 
-    /// Validates a graph and loads it onto the stick (one graph per stick).
-    pub fn allocate_graph(&mut self, graph_file: &[u8]) -> Result<(), DeviceError> {
+    /// Loads a graph onto the stick (one graph per stick): the file's exact bytes are sent.
+    pub fn allocate_graph(&mut self, graph: &GraphFile) -> Result<(), DeviceError> {
         if self.graph.is_some() {
             return Err(DeviceError::Usage(format!(
                 "{}: a graph is already allocated; the stick holds one",
                 self.name()
             )));
         }
-        let parsed =
-            blob::parse(graph_file).map_err(|e| DeviceError::Usage(format!("graph rejected before sending: {e}")))?;
-        let (stages, input_len, output_len) = shape_of(&parsed);
+        let (stages, input_len, output_len) = shape_of(graph.blob());
         self.wait_status(Status::Waiting, Duration::from_secs(10))?;
-        self.link.set(Buffer::BlobFile, false, graph_file)?;
+        self.link.set(Buffer::BlobFile, false, &graph.to_bytes())?;
         self.link.set(Buffer::AuxBuffer, false, &vec![0u8; aux::len(stages)])?;
         self.graph = Some(GraphState {
             stages,
@@ -395,17 +313,4 @@ fn shape_of(parsed: &Blob) -> (usize, usize, usize) {
     let input = parsed.network_input().map_or(0, |t| t.dims.product() as usize);
     let output = parsed.layout().map_or(0, |l| l.output_elements as usize);
     (parsed.stages.len(), input, output)
-}
-
-/// Decodes an auxBuffer.
-pub fn parse_aux(bytes: &[u8], stages: usize) -> Telemetry {
-    let f32_at = |at: usize| f32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-    let debug = &bytes[aux::DEBUG];
-    let end = debug.iter().position(|&b| b == 0).unwrap_or(debug.len());
-    Telemetry {
-        debug: String::from_utf8_lossy(&debug[..end]).into_owned(),
-        thermal: (0..aux::THERMAL_COUNT).map(|i| f32_at(aux::THERMAL.start + 4 * i)).collect(),
-        throttling: i32::from_le_bytes(bytes[aux::THROTTLING..aux::THROTTLING + 4].try_into().expect("4 bytes")),
-        stage_ms: (0..stages).map(|i| f32_at(aux::TIMES + 4 * i)).collect(),
-    }
 }

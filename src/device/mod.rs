@@ -5,18 +5,26 @@
 //!  ├─ usb::UsbBus        libusb (real sticks)
 //!  └─ emulator::SoftBus  software sticks (CPU reference inside)
 //! ```
+//!
+//! [`Device`] (`driver`) is opened with [`OpenOptions`], takes the NCSDK graph and thermal
+//! settings of `options`, and decodes what the stick returns beside each result into a
+//! [`Telemetry`] (`telemetry`).
 
 pub mod boot;
 pub mod driver;
 pub mod emulator;
 pub mod error;
 pub mod link;
+pub mod options;
+pub mod telemetry;
 pub mod trace;
 pub mod transport;
 pub mod usb;
 pub mod wire;
 
 pub use boot::Firmware;
-pub use driver::{Device, GraphOptions, OpenOptions, Telemetry, ThermalOptions};
+pub use driver::Device;
 pub use error::DeviceError;
+pub use options::{GraphOptions, OpenOptions, ThermalOptions, BOOT_WAIT, RESET_WAIT};
+pub use telemetry::Telemetry;
 pub use transport::{Bus, OpenName, Place, StickState, Transport, UsbError, UsbId};

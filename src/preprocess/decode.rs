@@ -36,7 +36,10 @@ impl Image {
     /// An 8-bit image from interleaved RGB bytes.
     pub fn from_rgb8(width: usize, height: usize, data: Vec<u8>) -> Result<Self> {
         if data.len() != width * height * 3 {
-            return Err(Error::InvalidInput(format!("{} bytes for a {width}x{height} RGB image", data.len())));
+            return Err(Error::Input {
+                path: None,
+                message: format!("{} bytes for a {width}x{height} RGB image", data.len()),
+            });
         }
         Ok(Image { width, height, pixels: Pixels::U8(data) })
     }
@@ -78,12 +81,10 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
 /// orientation (JPEG, TIFF, WebP, PNG eXIf) is applied so the image is upright. Errors name the
 /// file; corrupt, truncated, empty or unsupported files never panic.
 pub fn open(path: &Path) -> Result<Image> {
+    let fail = |message: String| Error::Input { path: Some(path.to_owned()), message };
     let len = std::fs::metadata(path).map_err(|source| Error::Io { path: path.to_owned(), source })?.len();
     if len > MAX_FILE_BYTES {
-        return Err(Error::InvalidInput(format!(
-            "{}: {len} bytes is larger than any image ncs accepts ({MAX_FILE_BYTES})",
-            path.display()
-        )));
+        return Err(fail(format!("{len} bytes is larger than any image ncs accepts ({MAX_FILE_BYTES})")));
     }
     let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
     decode(&bytes, &path.display().to_string())
@@ -91,7 +92,7 @@ pub fn open(path: &Path) -> Result<Image> {
 
 /// Decodes an image file's bytes as [`open`] does; errors name `origin` (a file name).
 pub fn decode(bytes: &[u8], origin: &str) -> Result<Image> {
-    let fail = |what: String| Error::InvalidInput(format!("{origin}: {what}"));
+    let fail = |message: String| Error::Input { path: Some(origin.into()), message };
     if bytes.is_empty() {
         return Err(fail("the file is empty".into()));
     }

@@ -88,7 +88,7 @@ impl Source for Levels<'_> {
 /// Preprocesses a decoded image to `[size, size, 3]`.
 pub fn preprocess(image: &Image, size: usize, scheme: Scheme) -> Result<Array3<f32>> {
     if size == 0 || size > 4096 {
-        return Err(Error::InvalidInput(format!("--size {size}: expected 1..=4096")));
+        return Err(Error::Usage(format!("--size {size}: expected 1..=4096")));
     }
     let (h, w) = (image.height, image.width);
     Ok(match scheme {

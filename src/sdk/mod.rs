@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::backend::{Backend, Outcome};
-use crate::blob;
+use crate::blob::GraphFile;
 use crate::device::wire::aux;
 use crate::device::Telemetry;
 use crate::error::{Error, Result};
@@ -47,9 +47,13 @@ impl std::fmt::Debug for Mvnc {
 pub fn check(call: &str, status: mvncStatus) -> Result<()> {
     match Status::from_code(status) {
         Some(Status::Ok) => Ok(()),
-        Some(named) => Err(Error::InvalidInput(format!("{call} returned {named}"))),
-        None => Err(Error::InvalidInput(format!("{call} returned an unknown status ({status})"))),
+        _ => Err(Error::Mvnc { call: call.to_owned(), status }),
     }
+}
+
+/// The header's name of an `mvncStatus`, or "an unknown status".
+pub fn status_name(status: mvncStatus) -> &'static str {
+    Status::from_code(status).map_or("an unknown status", Status::name)
 }
 
 impl Mvnc {
@@ -60,19 +64,16 @@ impl Mvnc {
                 Some(path) => vec![path],
                 None => SEARCH.iter().map(PathBuf::from).collect(),
             };
-        let mut reasons = Vec::new();
-        for path in &candidates {
+        let mut tried = Vec::new();
+        for path in candidates {
             // SAFETY: loading a library runs its initialisers; the user chose this library as
             // an implementation of the mvnc API, whose initialisers are benign.
-            match unsafe { ffi::Mvnc::new(path) } {
+            match unsafe { ffi::Mvnc::new(&path) } {
                 Ok(api) => return Ok(Arc::new(Mvnc { api, path: path.display().to_string() })),
-                Err(e) => reasons.push(format!("{}: {e}", path.display())),
+                Err(e) => tried.push((path, e.to_string())),
             }
         }
-        Err(Error::InvalidInput(format!(
-            "no usable libmvnc ({}); pass --mvnc-lib PATH or set NCS_MVNC_LIB",
-            reasons.join("; ")
-        )))
+        Err(Error::MvncNotFound { tried })
     }
 
     /// Device names, in the library's order.
@@ -108,22 +109,21 @@ pub struct SdkStick {
 unsafe impl Send for SdkStick {}
 
 impl SdkStick {
-    /// Opens the first device the library lists and allocates `graph`.
-    pub fn open(lib: Arc<Mvnc>, graph: &[u8]) -> Result<Self> {
-        let parsed = blob::parse(graph).map_err(Error::Build)?;
-        let name = lib
-            .device_names()?
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::InvalidInput(format!("{}: no devices", lib.path)))?;
-        let cname = CString::new(name).map_err(|_| Error::InvalidInput("device name contains NUL".into()))?;
+    /// Opens the first device the library lists and allocates `graph` (its file's exact bytes).
+    pub fn open(lib: Arc<Mvnc>, graph: &GraphFile) -> Result<Self> {
+        let parsed = graph.blob();
+        let name = lib.device_names()?.into_iter().next().ok_or_else(|| Error::NoStick { bus: lib.path.clone() })?;
+        // Names come out of a C string (CStr), so they hold no NUL.
+        let cname = CString::new(name).expect("a name read from a C string");
         let mut device = std::ptr::null_mut();
         // SAFETY: `cname` is NUL-terminated; `device` is a valid out-pointer.
         check("mvncOpenDevice", unsafe { (lib.api.mvncOpenDevice)(cname.as_ptr(), &mut device) })?;
         let mut handle = std::ptr::null_mut();
-        let len = c_uint::try_from(graph.len()).map_err(|_| Error::InvalidInput("graph larger than 4 GiB".into()))?;
-        // SAFETY: `device` came from mvncOpenDevice; `graph` is valid for `len` bytes.
-        let status = unsafe { (lib.api.mvncAllocateGraph)(device, &mut handle, graph.as_ptr().cast(), len) };
+        let bytes = graph.to_bytes();
+        // A graph file is at most 512 MiB (checked when it was parsed).
+        let len = bytes.len() as c_uint;
+        // SAFETY: `device` came from mvncOpenDevice; `bytes` is valid for `len` bytes.
+        let status = unsafe { (lib.api.mvncAllocateGraph)(device, &mut handle, bytes.as_ptr().cast(), len) };
         if let Err(e) = check("mvncAllocateGraph", status) {
             // SAFETY: `device` is open and not used again.
             unsafe { (lib.api.mvncCloseDevice)(device) };
@@ -206,7 +206,8 @@ impl Backend for SdkStick {
     fn infer(&mut self, input: &[f32]) -> Result<Outcome> {
         let started = Instant::now();
         let bytes = crate::fp16::encode(input);
-        let len = c_uint::try_from(bytes.len()).map_err(|_| Error::InvalidInput("input larger than 4 GiB".into()))?;
+        let len = c_uint::try_from(bytes.len())
+            .map_err(|_| Error::Input { path: None, message: "input larger than 4 GiB".into() })?;
         // SAFETY: `bytes` is valid for `len` bytes; the user parameter is an opaque value.
         check("mvncLoadTensor", unsafe {
             (self.lib.api.mvncLoadTensor)(self.graph, bytes.as_ptr().cast(), len, std::ptr::null_mut())
@@ -215,7 +216,10 @@ impl Backend for SdkStick {
         // SAFETY: all three are valid out-pointers.
         check("mvncGetResult", unsafe { (self.lib.api.mvncGetResult)(self.graph, &mut out, &mut out_len, &mut user) })?;
         if out.is_null() {
-            return Err(Error::InvalidInput("mvncGetResult returned no output".into()));
+            return Err(Error::BackendFault {
+                backend: self.lib.path.clone(),
+                message: "mvncGetResult succeeded but returned no output".into(),
+            });
         }
         // SAFETY: the library owns `out_len` bytes of fp16 at `out` until the next GetResult;
         // they are copied out at once.
