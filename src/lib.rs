@@ -20,11 +20,13 @@
 pub mod backend;
 pub mod bench;
 pub mod blob;
+pub mod classify;
 pub mod compile;
 pub mod device;
 pub mod error;
 pub mod fp16;
 pub mod graph;
+pub mod labels;
 pub mod npy;
 pub mod preprocess;
 pub mod profile;

@@ -144,7 +144,9 @@ fn a_stage_the_reference_cannot_run_is_named() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("stage 2 'output'") && err.contains("detection_output") && err.contains("not supported"),
+        err.contains("detection.graph: stage 2 'output'")
+            && err.contains("detection_output")
+            && err.contains("not supported"),
         "{err}"
     );
 }
@@ -173,4 +175,39 @@ fn precision_flag_selects_rounded_or_unrounded_storage() {
     let fp16_exact = |v: &[f32]| v.iter().all(|&x| ncs::fp16::round_one(x) == x);
     assert!(fp16_exact(&outputs[0]), "--precision fp16 wrote values fp16 cannot hold");
     assert!(!fp16_exact(&outputs[1]), "--precision fp32 wrote only fp16 values: it rounded");
+}
+
+#[test]
+fn labels_a_classes_heading_is_skipped_and_the_count_must_match() {
+    let graph = common::own_graphs().join("tiny_cnn.graph");
+    let input = common::own_graphs().join("tiny_cnn.input.npy");
+    let (g, i) = (graph.to_str().unwrap(), input.to_str().unwrap());
+    let dir = temp_dir("labels");
+    let names = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+    // As NCSDK apps wrote label files: a `classes` heading, then one name per class.
+    let headed = dir.join("headed.txt");
+    std::fs::write(&headed, format!("classes\n{}\n", names.join("\n"))).unwrap();
+    let out = ncs(&["run", g, "--input", i, "--top", "3", "--labels", headed.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for entry in v["top"].as_array().unwrap() {
+        assert_eq!(entry["label"], names[entry["index"].as_u64().unwrap() as usize], "{entry}");
+    }
+    let out = ncs(&["run", g, "--input", i, "--top", "1", "--labels", headed.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let best = v["top"][0]["index"].as_u64().unwrap() as usize;
+    let line = text.lines().find(|l| l.trim_start().starts_with("#1")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains(&format!("class {best:>5}")) && line.ends_with(names[best]), "{line}");
+    // Two names for ten classes, or a blank line shifting the rest: refused, naming the file.
+    let short = dir.join("short.txt");
+    std::fs::write(&short, "classes\nzero\none\n").unwrap();
+    let out = ncs(&["run", g, "--input", i, "--top", "1", "--labels", short.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("short.txt: 2 labels after the `classes` heading for a network with 10 classes"), "{err}");
+    let gap = dir.join("gap.txt");
+    std::fs::write(&gap, format!("zero\n\n{}\n", names[1..].join("\n"))).unwrap();
+    let out = ncs(&["run", g, "--input", i, "--labels", gap.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("gap.txt: line 2 is blank"), "{}", stderr(&out));
 }

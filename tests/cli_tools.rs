@@ -23,6 +23,7 @@ fn digit_folder() -> (PathBuf, PathBuf) {
         std::fs::create_dir_all(&dir).unwrap();
         image::GrayImage::from_raw(28, 28, pixels).unwrap().save(dir.join(format!("{stem}.png"))).unwrap();
     }
+    // With NCSDK's `classes` heading: read as a class, it would make 11 labels for 10 classes.
     let labels = root.join("labels.txt");
     std::fs::write(&labels, "classes\n0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n").unwrap();
     (root.join("digits"), labels)
@@ -71,15 +72,16 @@ fn classify_reads_a_folder_of_digits_with_accuracy_from_folder_names() {
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("accuracy 100.00 % (1/1"), "{text}");
-    // Wrong label count, missing images: exit 2.
+    // Wrong label count (with or without the `classes` heading), missing images: exit 2.
     let short = folder.parent().unwrap().join("short.txt");
-    std::fs::write(&short, "a\nb\n").unwrap();
-    assert_eq!(
-        ncs(&["classify", graph.to_str().unwrap(), one.to_str().unwrap(), "--labels", short.to_str().unwrap()])
-            .status
-            .code(),
-        Some(2)
-    );
+    for (text, count) in [("a\nb\n", "2 labels for"), ("classes\na\nb\n", "2 labels after the `classes` heading for")] {
+        std::fs::write(&short, text).unwrap();
+        let out =
+            ncs(&["classify", graph.to_str().unwrap(), one.to_str().unwrap(), "--labels", short.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("short.txt: {count} a network with 10 classes")), "{err}");
+    }
     assert_eq!(
         ncs(&["classify", graph.to_str().unwrap(), "/nonexistent", "--labels", labels.to_str().unwrap()]).status.code(),
         Some(2)

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use ncs::backend::{self, Backend as _};
 use ncs::blob::GraphFile;
 use ncs::device::trace::Tracer;
+use ncs::labels::{class_count, Labels};
 use ncs::reference::StageOutput;
 pub use ncs::verify::top_k;
 use ncs::{npy, Error, Result};
@@ -58,11 +59,11 @@ pub struct RunArgs {
 }
 
 pub fn run(args: &RunArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
-    let labels = args.labels.as_deref().map(read_labels).transpose()?;
     if args.dump_stages.is_some() && args.backend != Backend::Cpu {
         return Err(Error::Usage("--dump-stages needs --backend cpu (a stick returns only the output)".into()));
     }
     let graph = GraphFile::read(&args.graph)?;
+    let labels = args.labels.as_deref().map(|path| Labels::read(path, class_count(graph.blob()))).transpose()?;
     let (result, input_shape, shape, backend_name) = if let Some(dir) = &args.dump_stages {
         let mut cpu = backend::Cpu::with_limits(graph.blob(), args.precision.into(), &args.files.limits())
             .map_err(|e| e.in_graph(graph.path()))?;
@@ -95,7 +96,7 @@ pub fn run(args: &RunArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
     }
     let top = args.top.map(|k| top_k(&result.output, k));
     let total: f64 = result.stage_ms.iter().sum();
-    let label = |i: usize| labels.as_ref().and_then(|l| l.get(i)).cloned();
+    let label = |i: usize| labels.as_ref().and_then(|l| l.get(i));
     if args.json {
         let top_json: Vec<_> =
             top.iter().flatten().map(|&(i, v)| json!({ "index": i, "value": v, "label": label(i) })).collect();
@@ -196,11 +197,6 @@ fn read_npy_input(path: &Path, expected: [u32; 3]) -> Result<Vec<f32>> {
         });
     }
     Ok(array.values)
-}
-
-fn read_labels(path: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
-    Ok(text.lines().map(|l| l.trim().to_owned()).collect())
 }
 
 fn sanitize(name: &str) -> String {
