@@ -4,20 +4,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn ncs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ncs")).args(args).output().expect("run ncs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{ncs, stderr};
 
 fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("ncs-cli-info-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+    let path = common::temp_dir("cli-info").join(name);
     std::fs::write(&path, bytes).unwrap();
     path
 }

@@ -2,22 +2,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn ncs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ncs")).args(args).output().expect("run ncs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ncs-cli-run-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{ncs, stderr, temp_dir};
 
 fn save(path: &Path, shape: &[usize], values: &[f32]) -> String {
     ncs::npy::write_f32(path, shape, values).unwrap();

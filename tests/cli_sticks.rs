@@ -2,11 +2,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
-fn ncs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ncs")).args(args).env_remove("NCS_TRACE_USB").output().expect("run ncs")
-}
+use common::ncs;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -3,11 +3,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn ncs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ncs")).args(args).env_remove("NCS_TRACE_USB").output().expect("run ncs")
-}
+use common::ncs;
 
 /// The 60 pen-stroke digits as 8-bit PNGs in folders named by digit, and a labels file.
 fn digit_folder() -> (PathBuf, PathBuf) {

@@ -2,8 +2,11 @@
 //! every scheme on real photos of several sizes and aspects, every primitive with fixed
 //! parameters, the distorted-crop sampler's distribution, and bad files.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::ncs;
 use ncs::preprocess::color::{adjust_brightness, adjust_contrast, adjust_hue, adjust_saturation, flip_left_right};
 use ncs::preprocess::crop::DistortedBox;
 use ncs::preprocess::resize::{resize, Method};
@@ -201,7 +204,6 @@ fn bad_files_are_clear_errors() {
 
 #[test]
 fn the_cli_writes_what_the_library_computes() {
-    let ncs = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_ncs")).args(args).output().unwrap();
     let out_path = std::env::temp_dir().join(format!("ncs-pre-{}.npy", std::process::id()));
     let photo = data("photos/rocket_portrait.png");
     let out = ncs(&[

@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use ncs::backend::{Backend, Stick};
 use ncs::blob::{Blob, GraphFile};
 use ncs::device::emulator::{SoftBus, SOFT_FIRMWARE};
@@ -46,9 +44,15 @@ fn cli_exit_codes_and_bisection_report() {
     let graph = common::own_graphs().join("tiny_cnn.graph");
     let input = common::own_graphs().join("tiny_cnn.input.npy");
     let verify = |extra: &[&str], miscompute: Option<&str>| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ncs"));
-        cmd.args(["verify", graph.to_str().unwrap(), "--input", input.to_str().unwrap(), "--backend", "emulator"])
-            .args(extra);
+        let mut cmd = common::ncs_command(&[
+            "verify",
+            graph.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--backend",
+            "emulator",
+        ]);
+        cmd.args(extra);
         if let Some(stage) = miscompute {
             cmd.env("NCS_EMULATOR_MISCOMPUTE", stage);
         }

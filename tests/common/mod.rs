@@ -2,6 +2,31 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `ncs` binary, without the caller's `NCS_TRACE_USB` (a test must not write a trace file).
+pub fn ncs_command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ncs"));
+    command.args(args).env_remove("NCS_TRACE_USB");
+    command
+}
+
+/// Runs `ncs` with `args` to completion.
+pub fn ncs(args: &[&str]) -> Output {
+    ncs_command(args).output().expect("run ncs")
+}
+
+/// A command's standard error, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A fresh folder for one test's files (unique per process and `name`).
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ncs-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
 
 /// The real mvNCCompile graphs: `$NCS_SHARED_GRAPHS`, else `../shared/graphs` beside the crate.
 /// Panics with instructions when they are missing: these tests must never pass vacuously.
