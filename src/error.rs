@@ -93,12 +93,14 @@ pub enum Error {
     #[error(transparent)]
     Device(#[from] DeviceError),
     /// A call into an NCSDK library (`libmvnc.so`) returned a failure status.
-    #[error("{call} returned {} ({status})", crate::sdk::status_name(*status))]
+    #[error("{call} returned {name} ({status})")]
     Mvnc {
         /// The call, e.g. `mvncAllocateGraph`.
         call: String,
         /// The `mvncStatus` it returned.
         status: i32,
+        /// The status's name (`MVNC_BUSY`, …), for messages.
+        name: &'static str,
     },
     /// No NCSDK library could be loaded.
     #[error("no usable libmvnc ({}); pass --mvnc-lib PATH or set NCS_MVNC_LIB", tried_text(tried))]

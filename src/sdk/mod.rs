@@ -47,7 +47,7 @@ impl std::fmt::Debug for Mvnc {
 pub fn check(call: &str, status: mvncStatus) -> Result<()> {
     match Status::from_code(status) {
         Some(Status::Ok) => Ok(()),
-        _ => Err(Error::Mvnc { call: call.to_owned(), status }),
+        _ => Err(Error::Mvnc { call: call.to_owned(), status, name: status_name(status) }),
     }
 }
 
