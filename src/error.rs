@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::blob::{BlobError, ReadError};
+use crate::compile::CompileError;
 use crate::device::{DeviceError, UsbError};
 
 /// Anything `ncs` can fail with.
@@ -25,6 +26,14 @@ pub enum Error {
         path: Option<PathBuf>,
         /// Where (byte offset, stage) and what.
         source: BlobError,
+    },
+    /// A TensorFlow graph that `ncs compile` cannot turn into a graph file (names the node).
+    #[error("{}{source}", file_prefix(path.as_deref()))]
+    Compile {
+        /// The `.pb` file, when the graph came from one.
+        path: Option<PathBuf>,
+        /// Which node, and what is wrong.
+        source: CompileError,
     },
     /// [`crate::graph::GraphBuilder`] was asked for a network it cannot build.
     #[error("{}{message}", stage.as_ref().map(|s| format!("stage '{s}': ")).unwrap_or_default())]
@@ -117,10 +126,6 @@ pub enum Error {
         /// What it did.
         message: String,
     },
-    /// Transitional: still raised by `graph::builder` and `reference` until they move to
-    /// [`Error::Builder`] and [`Error::Input`]; nothing else constructs it.
-    #[error("{0}")]
-    InvalidInput(String),
 }
 
 impl Error {
@@ -128,7 +133,7 @@ impl Error {
     pub fn in_graph(self, path: Option<&Path>) -> Error {
         match (self, path) {
             (Error::Blob { path: None, source }, Some(path)) => Error::Blob { path: Some(path.to_owned()), source },
-            (e @ (Error::Stage { .. } | Error::InvalidInput(_)), Some(path)) => {
+            (e @ (Error::Stage { .. } | Error::Input { path: None, .. }), Some(path)) => {
                 Error::InGraph { path: path.to_owned(), source: Box::new(e) }
             }
             (other, _) => other,

@@ -69,7 +69,7 @@ pub fn rewrite_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
 pub fn run(args: &CompileArgs) -> ncs::Result<Outcome> {
     let input_shape = match (&args.input_shape, &args.mvnc_input_size) {
         (Some(_), Some(_)) => {
-            return Err(ncs::Error::InvalidInput("give --input-shape or -is, not both".into()));
+            return Err(ncs::Error::Usage("give --input-shape or -is, not both".into()));
         }
         (Some(s), None) => Some(*s),
         (None, Some(wh)) => Some([wh[1], wh[0], 3]),

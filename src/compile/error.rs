@@ -69,10 +69,10 @@ impl fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
-/// The one conversion into the crate's error: a compile error is bad input.
+/// The one conversion into the crate's error.
 impl From<CompileError> for crate::Error {
-    fn from(err: CompileError) -> Self {
-        crate::Error::InvalidInput(err.to_string())
+    fn from(source: CompileError) -> Self {
+        crate::Error::Compile { path: None, source }
     }
 }
 

@@ -17,7 +17,7 @@ pub mod semantics;
 
 use std::time::{Duration, Instant};
 
-use crate::blob::{Arena, Blob, Location, StageType};
+use crate::blob::{Arena, Blob, BlobError, BlobErrorKind, Location, StageType};
 use crate::error::{Error, Result};
 
 use arena::{Arenas, View};
@@ -90,8 +90,9 @@ impl Executor {
     pub fn with_limits(blob: &Blob, precision: Precision, limits: &Limits) -> Result<Executor> {
         let layout = blob.layout()?;
         crate::blob::check_operand_counts(blob, &layout, limits.max_operand_elements)?;
-        let input =
-            blob.network_input().ok_or_else(|| Error::InvalidInput("no stage reads the network input".into()))?;
+        let input = blob.network_input().ok_or_else(|| {
+            Error::from(BlobError::new(BlobErrorKind::Structure, 0, "no stage reads the network input"))
+        })?;
         // The toolkit leaves a guard band after each work buffer (2·(X+1)·Z values); reads
         // that the records make past a buffer's end land there, in zeroed memory. The dims
         // were bounded just above (reshape's are the requested ones, and it writes flat).
@@ -168,12 +169,15 @@ impl Executor {
     /// Runs one inference, showing each stage's stored output to `observer` as it is produced.
     pub fn run_observed(&mut self, input: &[f32], observer: &mut dyn FnMut(StageOutput<'_>)) -> Result<Inference> {
         if input.len() != self.input_view.len() {
-            return Err(Error::InvalidInput(format!(
-                "input has {} values; the network expects {:?} = {} (rows, columns, channels)",
-                input.len(),
-                self.input_shape(),
-                self.input_view.len()
-            )));
+            return Err(Error::Input {
+                path: None,
+                message: format!(
+                    "input has {} values; the network expects {:?} = {} (rows, columns, channels)",
+                    input.len(),
+                    self.input_shape(),
+                    self.input_view.len()
+                ),
+            });
         }
         let round = self.precision == Precision::Fp16;
         self.arenas.scatter(&self.input_view, input, round);

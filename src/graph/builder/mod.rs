@@ -143,11 +143,7 @@ impl GraphBuilder {
 /// The one place builder errors are made: what is wrong, and the stage it concerns (`None`
 /// for the graph as a whole).
 fn invalid(stage: Option<&str>, message: impl Into<String>) -> Error {
-    let message = message.into();
-    Error::InvalidInput(match stage {
-        Some(stage) => format!("stage '{stage}': {message}"),
-        None => message,
-    })
+    Error::Builder { stage: stage.map(str::to_owned), message: message.into() }
 }
 
 fn u32_of(name: &str, value: u64) -> Result<u32> {
