@@ -274,7 +274,7 @@ fn classify_with_truth(name: &str, text: &str) -> Output {
 #[test]
 fn malformed_truth_csv_lines_are_refused_naming_the_file_and_line() {
     for (name, text) in [("no_comma.csv", "digit.png 7\n"), ("binary.csv", "\u{0}\u{1}\u{2}\n")] {
-        assert_refused(&classify_with_truth(name, text), &[&format!("{name}:1")]);
+        assert_refused(&classify_with_truth(name, text), &[&format!("{name}: line 1")]);
     }
 }
 
@@ -283,7 +283,7 @@ fn malformed_truth_csv_lines_are_refused_naming_the_file_and_line() {
             images (exit 0, no accuracy); expected exit 2 naming the CSV line (src/cli/classify.rs)"]
 fn truth_csv_with_unknown_labels_or_unlisted_images_is_refused() {
     let out = classify_with_truth("unknown_label.csv", "digit.png,seven-and-a-half\n");
-    assert_refused(&out, &["unknown_label.csv:1", "seven-and-a-half"]);
+    assert_refused(&out, &["unknown_label.csv: line 1", "seven-and-a-half"]);
     let out = classify_with_truth("unlisted_image.csv", "other.png,7\n");
     assert_refused(&out, &["unlisted_image.csv", "digit.png"]);
 }
