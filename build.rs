@@ -9,6 +9,13 @@
 use std::path::PathBuf;
 
 fn main() {
+    // `ncs --version` names the enabled cargo features (cargo sets CARGO_FEATURE_<NAME>).
+    let mut features: Vec<String> = std::env::vars()
+        .filter_map(|(k, _)| k.strip_prefix("CARGO_FEATURE_").map(|f| f.to_lowercase().replace('_', "-")))
+        .collect();
+    features.sort();
+    let features = if features.is_empty() { "none".to_owned() } else { features.join(", ") };
+    println!("cargo:rustc-env=NCS_FEATURES={features}");
     println!("cargo:rerun-if-changed=vendor/mvnc.h");
     println!("cargo:rerun-if-changed=vendor/mvnc_bindings.rs");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("mvnc_bindings.rs");

@@ -112,7 +112,12 @@ pub enum Error {
         name: &'static str,
     },
     /// No NCSDK library could be loaded.
-    #[error("no usable libmvnc ({}); pass --mvnc-lib PATH or set NCS_MVNC_LIB", tried_text(tried))]
+    #[error(
+        "no usable libmvnc; looked at: {}. Build ncs's drop-in (`cargo build --release -p ncs-libmvnc` makes \
+         target/release/libmvnc.so) and pass --mvnc-lib target/release/libmvnc.so (or set NCS_MVNC_LIB); \
+         with no stick attached, set NCS_EMULATE=N for N software sticks",
+        tried_text(tried)
+    )]
     MvncNotFound {
         /// Each place looked at, and why it was not usable.
         tried: Vec<(PathBuf, String)>,
@@ -168,8 +173,20 @@ fn file_prefix(path: Option<&Path>) -> String {
     path.map(|p| format!("{}: ", p.display())).unwrap_or_default()
 }
 
+/// Each place once, with the loader's reason without the path it repeats.
 fn tried_text(tried: &[(PathBuf, String)]) -> String {
-    tried.iter().map(|(path, why)| format!("{}: {why}", path.display())).collect::<Vec<_>>().join("; ")
+    let mut seen = Vec::new();
+    let mut parts = Vec::new();
+    for (path, why) in tried {
+        if seen.contains(&path) {
+            continue;
+        }
+        seen.push(path);
+        let shown = path.display().to_string();
+        let why = why.strip_prefix(&format!("{shown}: ")).unwrap_or(why);
+        parts.push(format!("{shown} ({why})"));
+    }
+    parts.join(", ")
 }
 
 /// Shorthand for results in this crate.

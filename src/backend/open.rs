@@ -77,7 +77,14 @@ impl Default for BackendOptions {
 /// Builds the backend `kind` with `graph` loaded (a stick backend uses the first stick).
 /// Failures that do not name a file themselves are reported with the graph's path.
 pub fn open(kind: BackendKind, graph: &GraphFile, options: &BackendOptions) -> Result<Box<dyn Backend + Send>> {
-    open_unnamed(kind, graph, options).map_err(|e| e.in_graph(graph.path()))
+    let backend = open_unnamed(kind, graph, options).map_err(|e| e.in_graph(graph.path()))?;
+    log::info!(
+        "backend {}: graph loaded, input {:?}, output {:?}",
+        backend.name(),
+        backend.input_shape(),
+        backend.output_shape()
+    );
+    Ok(backend)
 }
 
 fn open_unnamed(kind: BackendKind, graph: &GraphFile, options: &BackendOptions) -> Result<Box<dyn Backend + Send>> {
@@ -161,8 +168,11 @@ pub fn open_bus(emulate: Option<usize>) -> Result<Option<Box<dyn Bus>>> {
 /// The firmware for a bus: the software image for software sticks unless a file is given,
 /// else `path`, `$NCS_FIRMWARE` or NCSDK's install path.
 pub fn firmware_for(emulated: bool, path: Option<&Path>) -> Result<Firmware> {
-    if emulated && path.is_none() {
-        return Ok(Firmware::from_bytes(SOFT_FIRMWARE.to_vec(), "software stick firmware")?);
-    }
-    Ok(Firmware::locate(path)?)
+    let firmware = if emulated && path.is_none() {
+        Firmware::from_bytes(SOFT_FIRMWARE.to_vec(), "software stick firmware")?
+    } else {
+        Firmware::locate(path)?
+    };
+    log::info!("firmware: {} ({} bytes)", firmware.source, firmware.bytes().len());
+    Ok(firmware)
 }

@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use ncs::backend::{BackendKind, BackendOptions};
+use ncs::backend::{BackendKind, BackendOptions, MAX_SOFT_STICKS};
 use ncs::device::trace::Tracer;
 use ncs::reference::{Limits, Precision};
+use ncs::{Error, Result};
 
 /// Where an inference runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -48,9 +49,19 @@ impl From<PrecisionArg> for Precision {
     }
 }
 
-/// Files the stick backends need, as options shared by every command that opens a backend.
-#[derive(Debug, Default, Clone, clap::Args)]
-pub struct StickFiles {
+/// How every command that runs a graph chooses and opens its backend: `--backend`,
+/// `--emulate`, `--precision`, the stick files and `--trace-usb`, one definition for all.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackendArgs {
+    /// Where to run it [default: cpu; emulator when --emulate is given].
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+    /// N software sticks (implies --backend emulator; 1..=64) [default: 1].
+    #[arg(long, value_name = "N")]
+    pub emulate: Option<usize>,
+    /// How the CPU stores stage outputs: fp16 as on the stick, or fp32 (cpu only).
+    #[arg(long, value_enum, default_value_t = PrecisionArg::Fp16)]
+    pub precision: PrecisionArg,
     /// Firmware for --backend usb (else $NCS_FIRMWARE, else NCSDK's install path).
     #[arg(long)]
     pub firmware: Option<PathBuf>,
@@ -61,24 +72,59 @@ pub struct StickFiles {
     /// V3 takes 5.7 G). A graph over it is refused before it runs.
     #[arg(long, value_name = "N")]
     pub max_macs: Option<u64>,
+    /// Record every USB transfer of the native driver as JSON lines (emulator and usb backends).
+    #[arg(long, env = "NCS_TRACE_USB", value_name = "FILE")]
+    pub trace_usb: Option<PathBuf>,
 }
 
-impl StickFiles {
+impl BackendArgs {
+    /// The backend these options name: `--emulate` alone means the emulator; `--emulate` with
+    /// another backend, or `--emulate 0`, is refused rather than ignored.
+    pub fn backend(&self) -> Result<Backend> {
+        match (self.backend, self.emulate) {
+            (_, Some(0)) => Err(Error::Usage("--emulate 0: give 1 or more software sticks".into())),
+            (None | Some(Backend::Emulator), Some(_)) => Ok(Backend::Emulator),
+            (Some(other), Some(n)) => Err(Error::Usage(format!(
+                "--emulate {n} makes software sticks, but --backend {} does not use them (use --backend emulator)",
+                BackendKind::from(other).name()
+            ))),
+            (backend, None) => Ok(backend.unwrap_or(Backend::Cpu)),
+        }
+    }
+
     /// The CPU reference's limits, with --max-macs applied.
     pub fn limits(&self) -> Limits {
         let default = Limits::default();
         Limits { max_macs: self.max_macs.unwrap_or(default.max_macs), ..default }
     }
 
-    /// The library's backend options with these files.
-    pub fn options(&self, precision: PrecisionArg, tracer: Option<&Tracer>) -> BackendOptions {
-        BackendOptions {
+    /// The library kind of [`backend`](Self::backend).
+    pub fn kind(&self) -> Result<BackendKind> {
+        self.backend().map(BackendKind::from)
+    }
+
+    /// The library's backend options (the USB trace file is created here).
+    pub fn options(&self) -> Result<BackendOptions> {
+        self.options_with(self.precision)
+    }
+
+    /// Like [`options`](Self::options) with another precision (`verify`'s reference side).
+    pub fn options_with(&self, precision: PrecisionArg) -> Result<BackendOptions> {
+        let tracer = match &self.trace_usb {
+            Some(path) => Some(Tracer::to_file(path).map_err(|source| Error::Io { path: path.clone(), source })?),
+            None => None,
+        };
+        let emulate = self.emulate.unwrap_or(1);
+        if emulate > MAX_SOFT_STICKS {
+            return Err(Error::Usage(format!("--emulate {emulate}: at most {MAX_SOFT_STICKS} software sticks")));
+        }
+        Ok(BackendOptions {
             precision: precision.into(),
             firmware: self.firmware.clone(),
             mvnc_lib: self.mvnc_lib.clone(),
-            tracer: tracer.cloned(),
+            tracer,
+            emulate,
             limits: self.limits(),
-            ..BackendOptions::default()
-        }
+        })
     }
 }

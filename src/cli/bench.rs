@@ -6,72 +6,78 @@ use std::path::PathBuf;
 use ncs::backend::{self as backends, BackendOptions};
 use ncs::bench::{self, Latency};
 use ncs::blob::GraphFile;
-use ncs::device::trace::Tracer;
 use ncs::graph::samples::Weights;
+use ncs::preprocess::NetworkInput;
 use ncs::{Error, Result};
 use serde_json::json;
 
-use super::backend::{Backend, PrecisionArg, StickFiles};
-use super::preprocess::SchemeArg;
-use super::run::{self, InputArgs};
+use super::backend::{Backend, BackendArgs};
+use super::input::{self, ImageArgs, RawFormat};
 use super::table::{Align, Table};
-use super::Outcome;
+use super::{out, Outcome};
 
 /// Options of `ncs bench`.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// The graph file.
     pub graph: PathBuf,
-    /// Where to run it.
-    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
-    pub backend: Backend,
+    #[command(flatten)]
+    pub backend: BackendArgs,
     /// Timed iterations.
     #[arg(short = 'n', long = "iterations", default_value_t = 100)]
     pub iterations: usize,
     /// Untimed warm-up iterations.
     #[arg(long, default_value_t = 5)]
     pub warmup: usize,
-    /// `all`: also measure every stick together, one thread each (stick backends).
+    /// `all`: also measure every stick together, one thread each (stick backends; with
+    /// --backend emulator, --emulate N sticks, default 4).
     #[arg(long, value_name = "all")]
     pub devices: Option<String>,
-    /// Software sticks for --backend emulator --devices all.
-    #[arg(long, default_value_t = 4)]
-    pub emulate: usize,
-    /// Input (.npy or image); default: a fixed uniform [-1, 1) tensor.
+    /// Input (.npy, image or raw values, as for `ncs run`); default: a fixed uniform [-1, 1) tensor.
     #[arg(long)]
     pub input: Option<PathBuf>,
-    /// CPU precision.
-    #[arg(long, value_enum, default_value_t = PrecisionArg::Fp16)]
-    pub precision: PrecisionArg,
+    /// Read the input as raw little-endian values shaped as the network input.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input_format: Option<RawFormat>,
     #[command(flatten)]
-    pub files: StickFiles,
+    pub image: ImageArgs,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
 }
 
-pub fn run(args: &BenchArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
+pub fn run(args: &BenchArgs) -> Result<Outcome> {
+    let kind = args.backend.backend()?;
     if args.iterations == 0 || args.iterations > 10_000_000 {
         return Err(Error::Usage(format!("-n {}: expected 1..=10000000", args.iterations)));
     }
     let all = match args.devices.as_deref() {
         None => false,
-        Some("all") if args.backend == Backend::Emulator || args.backend == Backend::Usb => true,
+        Some("all") if kind == Backend::Emulator || kind == Backend::Usb => true,
         Some("all") => return Err(Error::Usage("--devices all applies to stick backends (emulator, usb)".into())),
         Some(other) => return Err(Error::Usage(format!("--devices {other}: only `all` is understood"))),
     };
     let graph = GraphFile::read(&args.graph)?;
     let names: Vec<String> = graph.blob().stages.iter().map(|s| s.name_text()).collect();
-    let options = BackendOptions { emulate: args.emulate, ..args.files.options(args.precision, tracer) };
-    let mut backend = backends::open(args.backend.into(), &graph, &BackendOptions { emulate: 1, ..options.clone() })?;
-    let shape = backend.input_shape();
+    let defaults = args.backend.options()?;
+    let options = BackendOptions { emulate: args.backend.emulate.unwrap_or(if all { 4 } else { 1 }), ..defaults };
+    let network = NetworkInput::of(graph.blob());
     let input = match &args.input {
-        Some(path) => {
-            run::load_input(&InputArgs { input: path, preprocess: SchemeArg::SlimEval, size: None, seed: 0 }, shape)?
+        Some(path) => input::load(path, &args.image, args.input_format, &network)?.0,
+        None => {
+            if args.input_format.is_some() {
+                return Err(Error::Usage("--input-format describes --input; give --input FILE".into()));
+            }
+            if let Some(flag) = args.image.given() {
+                return Err(Error::Usage(format!(
+                    "{flag} prepares an image --input; without --input the input is a fixed random tensor"
+                )));
+            }
+            Weights::new(0).uniform(network.shape.iter().product::<usize>(), 1.0)
         }
-        None => Weights::new(0).uniform(shape.iter().product::<u32>() as usize, 1.0),
     };
-    let tty = std::io::stderr().is_terminal() && !args.json;
+    let mut backend = backends::open(kind.into(), &graph, &BackendOptions { emulate: 1, ..options.clone() })?;
+    let tty = std::io::stderr().is_terminal() && !args.json && !out::quiet();
     let n = args.iterations;
     let mut last_line = 0;
     let mut progress = |done: usize| {
@@ -82,7 +88,7 @@ pub fn run(args: &BenchArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
             if done == n {
                 eprintln!();
             }
-        } else if !tty && !args.json && done * 10 / n != last_line {
+        } else if !tty && !args.json && !out::quiet() && done * 10 / n != last_line {
             last_line = done * 10 / n;
             eprintln!("{done}/{n} inferences");
         }
@@ -92,7 +98,7 @@ pub fn run(args: &BenchArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
     let backend_name = backend.name();
     drop(backend);
     let scaling = if all {
-        let mut sticks = backends::open_every_stick(args.backend.into(), &graph, &options)?;
+        let mut sticks = backends::open_every_stick(kind.into(), &graph, &options)?;
         Some((sticks.len(), bench::parallel_throughput(&mut sticks, &input, n)?))
     } else {
         None
@@ -105,7 +111,7 @@ pub fn run(args: &BenchArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
             .enumerate()
             .map(|(i, ms)| json!({ "index": i, "name": names.get(i), "ms": ms }))
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({
                 "graph": args.graph.display().to_string(),
@@ -118,23 +124,29 @@ pub fn run(args: &BenchArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
                 "stages": stages,
                 "max_temperature_c": run.max_temperature,
                 "max_throttling_level": run.max_throttling,
+                "thermal_simulated": run.max_temperature.map(|_| backend_name == "emulator"),
                 "sticks": scaling.as_ref().map(|(count, rate)| json!({ "count": count, "throughput_per_s": rate, "scaling": rate / throughput })),
             })
         );
         return Ok(Outcome::Success);
     }
-    println!("{} on {backend_name}: {n} inferences after {} warm-up", args.graph.display(), args.warmup);
-    println!(
+    outln!("{} on {backend_name}: {n} inferences after {} warm-up", args.graph.display(), args.warmup);
+    outln!(
         "latency ms   min {:.3}  median {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}  (nearest-rank percentiles)",
-        latency.min, latency.median, latency.p90, latency.p99, latency.max
+        latency.min,
+        latency.median,
+        latency.p90,
+        latency.p99,
+        latency.max
     );
     let depth = if backend_name == "cpu" { "one at a time" } else { "two in flight" };
-    println!("throughput   {throughput:.1} inferences/s ({depth})");
+    outln!("throughput   {throughput:.1} inferences/s ({depth})");
     if let (Some(t), Some(level)) = (run.max_temperature, run.max_throttling) {
-        println!("thermal      hottest {t:.1} °C, highest throttling level {level}");
+        let simulated = if backend_name == "emulator" { " (simulated: software stick)" } else { "" };
+        outln!("thermal      hottest {t:.1} °C, highest throttling level {level}{simulated}");
     }
     if let Some((count, rate)) = scaling {
-        println!("{count} sticks   {rate:.1} inferences/s together ({:.2}× one stick)", rate / throughput);
+        outln!("{count} sticks   {rate:.1} inferences/s together ({:.2}× one stick)", rate / throughput);
     }
     let total: f64 = run.stage_ms.iter().sum();
     let mut table = Table::new(vec![
@@ -151,6 +163,6 @@ pub fn run(args: &BenchArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
             format!("{:.1} %", 100.0 * ms / total.max(f64::MIN_POSITIVE)),
         ]);
     }
-    print!("\n{}", table.render());
+    out!("\n{}", table.render());
     Ok(Outcome::Success)
 }

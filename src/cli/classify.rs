@@ -8,15 +8,15 @@ use std::path::PathBuf;
 use ncs::backend;
 use ncs::blob::GraphFile;
 use ncs::classify::{collect_images, Prediction, Summary, Truth};
-use ncs::device::trace::Tracer;
 use ncs::labels::{class_count, Labels};
+use ncs::preprocess::{self, NetworkInput};
 use ncs::{Error, Result};
 use serde_json::json;
 
-use super::backend::{Backend, PrecisionArg, StickFiles};
-use super::preprocess::{self, SchemeArg};
+use super::backend::BackendArgs;
+use super::input::ImageArgs;
 use super::run::top_k;
-use super::Outcome;
+use super::{out, Outcome};
 
 /// Options of `ncs classify`.
 #[derive(Debug, clap::Args)]
@@ -29,56 +29,45 @@ pub struct ClassifyArgs {
     /// Class names, one per line (a first line reading `classes` is skipped, as NCSDK apps wrote).
     #[arg(long)]
     pub labels: PathBuf,
-    /// Preprocessing scheme.
-    #[arg(long, value_enum, default_value_t = SchemeArg::SlimEval)]
-    pub preprocess: SchemeArg,
-    /// Side length (default: the network's input).
-    #[arg(long)]
-    pub size: Option<usize>,
-    /// Where to run it.
-    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
-    pub backend: Backend,
+    #[command(flatten)]
+    pub image: ImageArgs,
+    #[command(flatten)]
+    pub backend: BackendArgs,
     /// Classes shown per image.
     #[arg(long, default_value_t = 3)]
     pub top: usize,
     /// CSV of `path,label` giving the truth (otherwise a parent folder named like a class does).
     #[arg(long)]
     pub truth: Option<PathBuf>,
-    #[command(flatten)]
-    pub files: StickFiles,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
 }
 
-pub fn run(args: &ClassifyArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
+pub fn run(args: &ClassifyArgs) -> Result<Outcome> {
+    if args.top == 0 {
+        return Err(Error::Usage("--top 0: give K of 1 or more".into()));
+    }
+    let kind = args.backend.kind()?;
     let graph = GraphFile::read(&args.graph)?;
     let labels = Labels::read(&args.labels, class_count(graph.blob()))?;
     let truth = match &args.truth {
         Some(csv) => Truth::read_csv(csv)?,
         None => Truth::from_folders(),
     };
-    let mut backend = backend::open(args.backend.into(), &graph, &args.files.options(PrecisionArg::Fp16, tracer))?;
-    drop(graph);
-    let [rows, cols, channels] = backend.input_shape();
-    let size = args.size.unwrap_or(rows as usize);
-    if rows != cols || size != rows as usize {
-        return Err(Error::Input {
-            path: None,
-            message: format!(
-                "images preprocess to [{size}, {size}, 3]; the network input is [{rows}, {cols}, {channels}]"
-            ),
-        });
-    }
+    let network = NetworkInput::of(graph.blob());
+    let prepared = args.image.plan(&network)?;
     let images = collect_images(&args.images)?;
-    let tty = std::io::stderr().is_terminal() && !args.json;
-    let scheme = args.preprocess.scheme(0, false);
+    let mut backend = backend::open(kind, &graph, &args.backend.options()?)?;
+    drop(graph);
+    out::note(&prepared.line());
+    let tty = std::io::stderr().is_terminal() && !args.json && !out::quiet();
     let total = images.len();
     let mut results = Vec::with_capacity(total);
     for (done, path) in images.into_iter().enumerate() {
-        let input = preprocess::load_for(&path, size, channels, scheme)?;
-        let output = backend.infer(&input)?.output;
-        let top = top_k(&output, args.top.max(1));
+        let rgb = preprocess::preprocess_to(&preprocess::open(&path)?, prepared.size, prepared.scheme)?;
+        let output = backend.infer(&network.arrange(&rgb)?)?.output;
+        let top = top_k(&output, args.top);
         let truth = truth.of(&path, &labels);
         results.push(Prediction { path, top, truth });
         if tty && total > 20 {
@@ -101,9 +90,9 @@ pub fn run(args: &ClassifyArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
                 })
             })
             .collect();
-        println!(
+        outln!(
             "{}",
-            json!({ "graph": args.graph.display().to_string(), "backend": backend.name(), "images": list,
+            json!({ "graph": args.graph.display().to_string(), "backend": backend.name(), "preprocess": prepared.json(), "images": list,
                     "summary": { "count": summary.count, "predicted": summary.predicted, "evaluated": summary.evaluated, "correct": summary.correct, "accuracy": summary.accuracy() } })
         );
         return Ok(Outcome::Success);
@@ -115,16 +104,16 @@ pub fn run(args: &ClassifyArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
             Some(false) => "  ✗",
             None => "",
         };
-        println!("{}: {}{mark}", p.path.display(), best.join(", "));
+        outln!("{}: {}{mark}", p.path.display(), best.join(", "));
     }
-    println!("\n{} images on {}", summary.count, backend.name());
+    outln!("\n{} images on {}", summary.count, backend.name());
     for (label, n) in &summary.predicted {
-        println!("  predicted {label}: {n}");
+        outln!("  predicted {label}: {n}");
     }
     if let Some(acc) = summary.accuracy() {
-        println!("accuracy {:.2} % ({}/{} with known truth)", 100.0 * acc, summary.correct, summary.evaluated);
+        outln!("accuracy {:.2} % ({}/{} with known truth)", 100.0 * acc, summary.correct, summary.evaluated);
         for (label, score) in &summary.per_class {
-            println!("  {label}: {}/{}", score.correct, score.total);
+            outln!("  {label}: {}/{}", score.correct, score.total);
         }
     }
     Ok(Outcome::Success)

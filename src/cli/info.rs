@@ -18,9 +18,11 @@ pub fn run(path: &Path, json: bool) -> ncs::Result<Outcome> {
     let stats = GraphStats::of(&blob);
     let file_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     if json {
-        println!("{}", to_json(&blob, &layout, &stats, file_bytes));
+        let mut doc = to_json(&blob, &layout, &stats, file_bytes);
+        doc["graph"] = json!(path.display().to_string());
+        outln!("{doc}");
     } else {
-        print!("{}", to_text(path, &blob, &layout, &stats, file_bytes));
+        out!("{}", to_text(path, &blob, &layout, &stats, file_bytes));
     }
     Ok(Outcome::Success)
 }

@@ -1,10 +1,15 @@
 //! Command-line front end. Exit codes: 0 success, 1 a check failed, 2 bad input or usage.
 
+#[macro_use]
+mod out;
+
 mod backend;
 mod bench;
 mod classify;
 mod compile;
 mod info;
+mod input;
+mod logging;
 mod preprocess;
 mod profile;
 mod run;
@@ -12,21 +17,35 @@ mod sticks;
 mod table;
 mod verify;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use ncs::device::trace::Tracer;
+use clap::{CommandFactory, Parser, Subcommand};
+
+/// `ncs --version`: the crate version, its enabled cargo features and where its NCSDK bindings
+/// came from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (features: ",
+    env!("NCS_FEATURES"),
+    "; mvnc bindings: ",
+    env!("NCS_BINDINGS_SOURCE"),
+    ")"
+);
 
 /// Native toolkit for the Intel Movidius Neural Compute Stick (NCS1) and its graph files.
 #[derive(Debug, Parser)]
-#[command(name = "ncs", version, about)]
+#[command(name = "ncs", version = VERSION, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Record every USB transfer of the driver as JSON lines (real and software sticks).
-    #[arg(long, global = true, env = "NCS_TRACE_USB", value_name = "FILE")]
-    trace_usb: Option<PathBuf>,
+    /// More log output on stderr: -v info (boot, firmware, backend), -vv debug, -vvv trace.
+    /// RUST_LOG, when set, takes precedence.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only errors on stderr: no notes (such as the preprocessing chosen), warnings or progress.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -39,7 +58,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// One inference: input .npy in, output printed or saved.
+    /// One inference: input (.npy, image or raw) in, output printed or saved.
     Run(run::RunArgs),
     /// Compare a backend with the CPU reference (mvNCCheck's metrics); exit 1 on failure.
     Verify(verify::VerifyArgs),
@@ -57,6 +76,11 @@ enum Command {
     Boot(sticks::BootArgs),
     /// Compile a frozen TensorFlow graph (.pb) into a graph file, as mvNCCompile does.
     Compile(compile::CompileArgs),
+    /// Print a shell completion script (e.g. `ncs completions bash > /etc/bash_completion.d/ncs`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// How a command ended, mapped to the documented exit codes.
@@ -70,32 +94,41 @@ pub enum Outcome {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse_from(compile::rewrite_args(std::env::args_os()));
-    let tracer = match cli.trace_usb.as_deref().map(Tracer::to_file).transpose() {
-        Ok(tracer) => tracer,
-        Err(e) => {
-            eprintln!("ncs: error: --trace-usb {}: {e}", cli.trace_usb.as_deref().unwrap_or(Path::new("")).display());
-            return ExitCode::from(2);
-        }
-    };
+    out::set_quiet(cli.quiet);
+    logging::init(cli.verbose, cli.quiet);
     let result = match cli.command {
         Command::Info { graph, json } => info::run(&graph, json),
-        Command::Run(args) => run::run(&args, tracer.as_ref()),
+        Command::Run(args) => run::run(&args),
         Command::Preprocess(args) => preprocess::run(&args),
-        Command::Verify(args) => verify::run(&args, tracer.as_ref()),
-        Command::Bench(args) => bench::run(&args, tracer.as_ref()),
-        Command::Classify(args) => classify::run(&args, tracer.as_ref()),
-        Command::Profile(args) => profile::run(&args, tracer.as_ref()),
+        Command::Verify(args) => verify::run(&args),
+        Command::Bench(args) => bench::run(&args),
+        Command::Classify(args) => classify::run(&args),
+        Command::Profile(args) => profile::run(&args),
         Command::Devices(args) => sticks::devices(&args),
-        Command::Boot(args) => sticks::boot_all(&args, tracer.as_ref()),
+        Command::Boot(args) => sticks::boot_all(&args),
         Command::Compile(args) => compile::run(&args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ncs", &mut script);
+            out!("{}", String::from_utf8_lossy(&script));
+            Ok(Outcome::Success)
+        }
     };
-    match result {
+    let code = match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::CheckFailed) => ExitCode::from(1),
         Err(err) => {
             eprintln!("ncs: error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    // A closed pipe is a normal end; any other failure to write the results is not.
+    match out::take_error() {
+        Some(e) => {
+            eprintln!("ncs: error: writing to stdout: {e}");
             ExitCode::from(2)
         }
+        None => code,
     }
 }
 

@@ -5,13 +5,12 @@ use std::path::PathBuf;
 use ncs::backend;
 use ncs::bench;
 use ncs::blob::GraphFile;
-use ncs::device::trace::Tracer;
 use ncs::graph::samples::Weights;
 use ncs::profile::{html_report, profile};
 use ncs::{Error, Result};
 use serde_json::json;
 
-use super::backend::{Backend, PrecisionArg, StickFiles};
+use super::backend::BackendArgs;
 use super::table::{Align, Table};
 use super::{grouped, Outcome};
 
@@ -20,28 +19,29 @@ use super::{grouped, Outcome};
 pub struct ProfileArgs {
     /// The graph file.
     pub graph: PathBuf,
-    /// Where to run it.
-    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
-    pub backend: Backend,
+    #[command(flatten)]
+    pub backend: BackendArgs,
     /// Inferences averaged.
     #[arg(short = 'n', long = "iterations", default_value_t = 10)]
     pub iterations: usize,
     /// Also write a self-contained HTML report here.
     #[arg(long)]
     pub html: Option<PathBuf>,
-    #[command(flatten)]
-    pub files: StickFiles,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
 }
 
-pub fn run(args: &ProfileArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
+pub fn run(args: &ProfileArgs) -> Result<Outcome> {
+    let kind = args.backend.kind()?;
     if args.iterations == 0 || args.iterations > 100_000 {
         return Err(Error::Usage(format!("-n {}: expected 1..=100000", args.iterations)));
     }
     let graph = GraphFile::read(&args.graph)?;
-    let mut backend = backend::open(args.backend.into(), &graph, &args.files.options(PrecisionArg::Fp16, tracer))?;
+    if let Some(path) = &args.html {
+        super::run::check_writable(path)?;
+    }
+    let mut backend = backend::open(kind, &graph, &args.backend.options()?)?;
     let blob = graph.into_blob();
     let input = Weights::new(0).uniform(backend.input_shape().iter().product::<u32>() as usize, 1.0);
     let measured = bench::latency(backend.as_mut(), &input, 1, args.iterations, &mut |_| {})?;
@@ -57,7 +57,7 @@ pub fn run(args: &ProfileArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
             .iter()
             .map(|s| json!({ "index": s.index, "name": s.name, "op": s.op, "ms": s.ms, "share_pct": s.share, "macs": s.macs, "gflops": s.gflops(), "bytes": s.bytes }))
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({ "graph": args.graph.display().to_string(), "backend": backend.name(), "iterations": args.iterations, "stages": list })
         );
@@ -86,15 +86,15 @@ pub fn run(args: &ProfileArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
         ]);
     }
     let total: f64 = stages.iter().map(|s| s.ms).sum();
-    println!(
+    outln!(
         "{} on {}, mean of {} inferences: {total:.3} ms of stage time",
         args.graph.display(),
         backend.name(),
         args.iterations
     );
-    print!("{}", table.render());
+    out!("{}", table.render());
     if let Some(path) = &args.html {
-        println!("report written to {}", path.display());
+        outln!("report written to {}", path.display());
     }
     Ok(Outcome::Success)
 }

@@ -32,14 +32,28 @@ pub struct BootArgs {
     /// Boot N software sticks instead (no firmware file needed).
     #[arg(long, value_name = "N")]
     pub emulate: Option<usize>,
+    /// Record every USB transfer as JSON lines.
+    #[arg(long, env = "NCS_TRACE_USB", value_name = "FILE")]
+    pub trace_usb: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn check_emulate(emulate: Option<usize>) -> Result<()> {
+    if emulate == Some(0) {
+        return Err(Error::Usage("--emulate 0: give 1 or more software sticks".into()));
+    }
+    Ok(())
 }
 
 pub fn devices(args: &DevicesArgs) -> Result<Outcome> {
+    check_emulate(args.emulate)?;
     let Some(bus) = open_bus(args.emulate)? else {
         if args.json {
-            println!("{}", json!({ "usb_available": false, "sticks": [] }));
+            outln!("{}", json!({ "usb_available": false, "sticks": [] }));
         } else {
-            println!("no USB subsystem available (no sticks can be seen on this machine)");
+            outln!("no USB subsystem available (no sticks can be seen on this machine)");
         }
         return Ok(Outcome::Success);
     };
@@ -59,11 +73,11 @@ pub fn devices(args: &DevicesArgs) -> Result<Outcome> {
                 })
             })
             .collect();
-        println!("{}", json!({ "usb_available": true, "sticks": list }));
+        outln!("{}", json!({ "usb_available": true, "sticks": list }));
         return Ok(Outcome::Success);
     }
     if sticks.is_empty() {
-        println!("no sticks found on {}", bus.describe());
+        outln!("no sticks found on {}", bus.describe());
         return Ok(Outcome::Success);
     }
     let mut table = Table::new(vec![
@@ -83,19 +97,30 @@ pub fn devices(args: &DevicesArgs) -> Result<Outcome> {
             ports.join("."),
         ]);
     }
-    print!("{}", table.render());
+    out!("{}", table.render());
     Ok(Outcome::Success)
 }
 
-pub fn boot_all(args: &BootArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
+pub fn boot_all(args: &BootArgs) -> Result<Outcome> {
+    check_emulate(args.emulate)?;
+    let tracer = match &args.trace_usb {
+        Some(path) => Some(Tracer::to_file(path).map_err(|source| Error::Io { path: path.clone(), source })?),
+        None => None,
+    };
+    let tracer = tracer.as_ref();
     let bus = open_bus(args.emulate)?.ok_or(Error::NoUsbSubsystem)?;
     let firmware = firmware_for(args.emulate.is_some(), args.firmware.as_deref())?;
     let sticks = bus.sticks().map_err(|source| Error::Bus { bus: bus.describe(), source })?;
     let rom: Vec<_> = sticks.into_iter().filter(|s| s.state() == Some(StickState::Rom)).collect();
     if rom.is_empty() {
-        println!("no sticks waiting for firmware on {}", bus.describe());
+        if args.json {
+            outln!("{}", json!({ "bus": bus.describe(), "booted": [] }));
+        } else {
+            outln!("no sticks waiting for firmware on {}", bus.describe());
+        }
         return Ok(Outcome::Success);
     }
+    let mut booted = Vec::new();
     for id in rom {
         let started = Instant::now();
         boot::send_firmware(bus.as_ref(), &id, &firmware, tracer)?;
@@ -108,12 +133,17 @@ pub fn boot_all(args: &BootArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
             ncs::device::link::DEFAULT_TIMEOUT,
         )?;
         drop(waited);
-        println!(
-            "{}: booted with {} ({} bytes) in {:.0} ms",
-            id.name(),
-            firmware.source,
-            firmware.bytes().len(),
-            started.elapsed().as_secs_f64() * 1e3
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        log::info!("{}: booted in {ms:.0} ms", id.name());
+        if !args.json {
+            outln!("{}: booted with {} ({} bytes) in {ms:.0} ms", id.name(), firmware.source, firmware.bytes().len());
+        }
+        booted.push(json!({ "name": id.name(), "ms": ms, "emulated": args.emulate.is_some() }));
+    }
+    if args.json {
+        outln!(
+            "{}",
+            json!({ "bus": bus.describe(), "firmware": firmware.source.to_string(), "firmware_bytes": firmware.bytes().len(), "booted": booted })
         );
     }
     Ok(Outcome::Success)

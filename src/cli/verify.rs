@@ -5,15 +5,14 @@ use std::path::PathBuf;
 
 use ncs::backend::{self as backends, BackendKind};
 use ncs::blob::GraphFile;
-use ncs::device::trace::Tracer;
+use ncs::preprocess::NetworkInput;
 use ncs::reference::{Executor, Precision};
 use ncs::verify::{self, Comparison, Criteria};
 use ncs::{Error, Result};
 use serde_json::json;
 
-use super::backend::{Backend, PrecisionArg, StickFiles};
-use super::preprocess::SchemeArg;
-use super::run::{self, InputArgs};
+use super::backend::BackendArgs;
+use super::input::{self, ImageArgs, Prepared, RawFormat};
 use super::Outcome;
 
 /// Options of `ncs verify`.
@@ -21,12 +20,15 @@ use super::Outcome;
 pub struct VerifyArgs {
     /// The graph file.
     pub graph: PathBuf,
-    /// Input: .npy tensor or image (see `ncs run`).
+    /// Input: .npy tensor, image or raw values (see `ncs run`).
     #[arg(long)]
     pub input: PathBuf,
-    /// The backend under test.
-    #[arg(long, value_enum)]
-    pub backend: Backend,
+    /// Read the input as raw little-endian values shaped as the network input.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input_format: Option<RawFormat>,
+    /// The backend under test (--backend, --emulate, --precision, ...).
+    #[command(flatten)]
+    pub backend: BackendArgs,
     /// What to compare against (the CPU reference, fp16 storage as on the stick).
     #[arg(long, value_enum, default_value_t = Against::Cpu)]
     pub against: Against,
@@ -48,14 +50,8 @@ pub struct VerifyArgs {
     /// Share of values allowed beyond the threshold, %.
     #[arg(long, default_value_t = 0.0)]
     pub beyond: f64,
-    /// Scheme for an image input.
-    #[arg(long, value_enum, default_value_t = SchemeArg::SlimEval)]
-    pub preprocess: SchemeArg,
-    /// Side length for an image input.
-    #[arg(long)]
-    pub size: Option<usize>,
     #[command(flatten)]
-    pub files: StickFiles,
+    pub image: ImageArgs,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -68,7 +64,8 @@ pub enum Against {
     Cpu,
 }
 
-pub fn run(args: &VerifyArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
+pub fn run(args: &VerifyArgs) -> Result<Outcome> {
+    let kind = args.backend.kind()?;
     let criteria = Criteria {
         max_error_pct: args.max_error,
         mean_error_pct: args.mean_error,
@@ -88,35 +85,33 @@ pub fn run(args: &VerifyArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
         }
     }
     let graph = GraphFile::read(&args.graph)?;
-    let mut reference = Executor::with_limits(graph.blob(), Precision::Fp16, &args.files.limits())
-        .map_err(|e| e.in_graph(graph.path()))?;
-    let input_args = InputArgs { input: &args.input, preprocess: args.preprocess, size: args.size, seed: 0 };
-    let input = run::load_input(&input_args, reference.input_shape())?;
+    let mut reference = Executor::with_limits(graph.blob(), Precision::Fp16, &args.backend.limits()).map_err(|e| e.in_graph(graph.path()))?;
+    let (input, prepared) = input::load(&args.input, &args.image, args.input_format, &NetworkInput::of(graph.blob()))?;
     // Both sides see the same fp16 tensor.
     let mut input = input;
     ncs::fp16::round(&mut input);
     let expected = reference.run(&input)?.output;
-    let options = args.files.options(PrecisionArg::Fp16, tracer);
-    let mut backend = backends::open(args.backend.into(), &graph, &options)?;
+    let options = args.backend.options()?;
+    let mut backend = backends::open(kind, &graph, &options)?;
     let tested = backend.infer(&input)?.output;
     drop(backend);
     let comparison = verify::compare(&tested, &expected, &criteria)?;
     let divergence = if !comparison.pass && args.bisect {
-        let mut open = |prefix: &GraphFile| backends::open(args.backend.into(), prefix, &options);
+        let mut open = |prefix: &GraphFile| backends::open(kind, prefix, &options);
         verify::bisect(graph.blob(), &input, &criteria, &mut open)?
     } else {
         None
     };
     if args.json {
         let d = divergence.as_ref().map(|d| json!({ "stage": d.stage, "name": d.name, "comparison": comparison_json(&d.comparison), "prefixes_run": d.probes }));
-        println!(
+        outln!(
             "{}",
-            json!({ "graph": args.graph.display().to_string(), "backend": backend_name(args.backend), "against": "cpu", "pass": comparison.pass, "comparison": comparison_json(&comparison), "first_divergent_stage": d })
+            json!({ "graph": args.graph.display().to_string(), "backend": kind.name(), "preprocess": prepared.as_ref().map(Prepared::json), "against": "cpu", "pass": comparison.pass, "comparison": comparison_json(&comparison), "first_divergent_stage": d })
         );
     } else {
-        print_report(args, &comparison, &criteria);
+        print_report(args, kind, &comparison, &criteria);
         match (&divergence, args.bisect && !comparison.pass) {
-            (Some(d), _) => println!(
+            (Some(d), _) => outln!(
                 "first divergent stage: {} '{}' (max error {:.3} %, {} prefix graphs run: {:?})",
                 d.stage,
                 d.name,
@@ -125,16 +120,12 @@ pub fn run(args: &VerifyArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
                 d.probes
             ),
             (None, true) => {
-                println!("bisect: every prefix passes on its own; the difference appears only in the full graph")
+                outln!("bisect: every prefix passes on its own; the difference appears only in the full graph")
             }
             _ => {}
         }
     }
     Ok(if comparison.pass { Outcome::Success } else { Outcome::CheckFailed })
-}
-
-fn backend_name(b: Backend) -> &'static str {
-    BackendKind::from(b).name()
 }
 
 fn comparison_json(c: &Comparison) -> serde_json::Value {
@@ -145,34 +136,34 @@ fn comparison_json(c: &Comparison) -> serde_json::Value {
     })
 }
 
-fn print_report(args: &VerifyArgs, c: &Comparison, k: &Criteria) {
+fn print_report(args: &VerifyArgs, kind: BackendKind, c: &Comparison, k: &Criteria) {
     let mark = |ok: bool| if ok { "ok" } else { "FAIL" };
-    println!(
+    outln!(
         "{} on {} vs cpu reference: {} values, largest |reference| {:.6}",
         args.graph.display(),
-        backend_name(args.backend),
+        kind.name(),
         c.count,
         c.reference_max
     );
-    println!(
+    outln!(
         "  max error      {:>9.4} %   (limit {} %)  {}",
         c.max_error_pct,
         k.max_error_pct,
         mark(c.max_error_pct <= k.max_error_pct)
     );
-    println!(
+    outln!(
         "  mean error     {:>9.4} %   (limit {} %)  {}",
         c.mean_error_pct,
         k.mean_error_pct,
         mark(c.mean_error_pct <= k.mean_error_pct)
     );
-    println!(
+    outln!(
         "  RMS error      {:>9.4} %   (limit {} %)  {}",
         c.l2_error_pct,
         k.l2_error_pct,
         mark(c.l2_error_pct <= k.l2_error_pct)
     );
-    println!(
+    outln!(
         "  beyond {} %     {:>9.4} %   (limit {} %)  {}",
         k.value_threshold_pct,
         c.beyond_pct,
@@ -180,14 +171,14 @@ fn print_report(args: &VerifyArgs, c: &Comparison, k: &Criteria) {
         mark(c.beyond_pct <= k.beyond_allowed_pct)
     );
     if c.non_finite > 0 {
-        println!("  non-finite values: {}  FAIL", c.non_finite);
+        outln!("  non-finite values: {}  FAIL", c.non_finite);
     }
     if let Some(agree) = c.top1_agrees {
-        println!(
+        outln!(
             "  top-1 {}{}",
             if agree { "agrees" } else { "differs" },
             c.top5_overlap.map(|o| format!(", top-5 overlap {o}/5")).unwrap_or_default()
         );
     }
-    println!("{}", if c.pass { "PASS" } else { "FAIL" });
+    outln!("{}", if c.pass { "PASS" } else { "FAIL" });
 }

@@ -85,6 +85,7 @@ pub fn send_firmware(
     let stick = at.name();
     let mut transport = open_rom(bus, at)?;
     let chunk_size = transport.max_packet_size().max(64);
+    log::info!("{stick}: booting with {} ({} bytes, {chunk_size}-byte chunks)", firmware.source, firmware.bytes.len());
     if let Some(t) = tracer {
         t.event(
             &stick,
@@ -194,8 +195,9 @@ pub fn wait_for_booted(
         for id in at_place.iter().chain(&fallback) {
             match open_waiting(bus, id, tracer, link_timeout) {
                 Ok(link) => {
+                    let how = if expected.matches(id) { "port path" } else { "first unopened booted stick" };
+                    log::info!("{stick}: booted firmware re-enumerated at {} (found by {how})", id.name());
                     if let Some(t) = tracer {
-                        let how = if expected.matches(id) { "port path" } else { "first unopened booted stick" };
                         t.event(
                             &stick,
                             "enumerated",

@@ -9,12 +9,13 @@
 //!   half-pixel bilinear (OpenCV INTER_LINEAR), `(x − 128)/128`;
 //! - [`Scheme::Plain`]: the whole image resized to the target, in [0, 1].
 //!
-//! Output is float32 HWC RGB `[size, size, 3]`. Only the crop is ever read: the full-size
+//! Output is float32 HWC RGB `[height, width, 3]`. Only the crop is ever read: the full-size
 //! image is never converted to floats. Facts: `research/inception_and_peers.md` §1, §3.
 
 pub mod color;
 pub mod crop;
 pub mod decode;
+pub mod network;
 pub mod resize;
 pub mod rng;
 
@@ -25,6 +26,7 @@ use ndarray::Array3;
 use crate::error::{Error, Result};
 use crop::{CropBox, DistortedBox};
 pub use decode::{open, Image, Pixels, MAX_PIXELS};
+pub use network::NetworkInput;
 use resize::{Method, Source};
 use rng::Rng;
 
@@ -87,22 +89,29 @@ impl Source for Levels<'_> {
 
 /// Preprocesses a decoded image to `[size, size, 3]`.
 pub fn preprocess(image: &Image, size: usize, scheme: Scheme) -> Result<Array3<f32>> {
-    if size == 0 || size > 4096 {
-        return Err(Error::Usage(format!("--size {size}: expected 1..=4096")));
+    preprocess_to(image, [size, size], scheme)
+}
+
+/// Preprocesses a decoded image to `[height, width, 3]`.
+pub fn preprocess_to(image: &Image, [height, width]: [usize; 2], scheme: Scheme) -> Result<Array3<f32>> {
+    for side in [height, width] {
+        if side == 0 || side > 4096 {
+            return Err(Error::Usage(format!("--size {height},{width}: each side must be 1..=4096")));
+        }
     }
     let (h, w) = (image.height, image.width);
     Ok(match scheme {
         Scheme::SlimEval => {
             let crop = crop::central(h, w, 0.875);
-            let mut out = resize::bilinear(&Unit { image, crop }, size, size, false);
+            let mut out = resize::bilinear(&Unit { image, crop }, height, width, false);
             out.mapv_inplace(|v| (v - 0.5) * 2.0);
             out
         }
-        Scheme::SlimTrain { seed, fast_mode } => train(image, size, seed, fast_mode),
-        Scheme::Plain => resize::bilinear(&Unit { image, crop: CropBox::full(h, w) }, size, size, false),
+        Scheme::SlimTrain { seed, fast_mode } => train_to(image, [height, width], seed, fast_mode).0,
+        Scheme::Plain => resize::bilinear(&Unit { image, crop: CropBox::full(h, w) }, height, width, false),
         Scheme::Ncsdk => {
             let crop = crop::centre_square(h, w);
-            let mut out = resize::bilinear(&Levels { image, crop }, size, size, true);
+            let mut out = resize::bilinear(&Levels { image, crop }, height, width, true);
             out.mapv_inplace(|v| (v - 128.0) * (1.0 / 128.0));
             out
         }
@@ -127,16 +136,16 @@ pub struct TrainDraws {
     pub ordering: usize,
 }
 
-fn train(image: &Image, size: usize, seed: u64, fast_mode: bool) -> Array3<f32> {
-    train_with_draws(image, size, seed, fast_mode).0
-}
-
 /// The training scheme, also returning its random choices.
 pub fn train_with_draws(image: &Image, size: usize, seed: u64, fast_mode: bool) -> (Array3<f32>, TrainDraws) {
+    train_to(image, [size, size], seed, fast_mode)
+}
+
+fn train_to(image: &Image, [height, width]: [usize; 2], seed: u64, fast_mode: bool) -> (Array3<f32>, TrainDraws) {
     let mut rng = Rng::new(seed);
     let (crop, _) = DistortedBox::default().sample(image.height, image.width, &mut rng);
     let method = if fast_mode { Method::Bilinear } else { Method::from_index(rng.below(4) as usize).expect("0..4") };
-    let mut out = resize::resize(&Unit { image, crop }, size, size, method);
+    let mut out = resize::resize(&Unit { image, crop }, height, width, method);
     let flipped = rng.unit() < 0.5;
     if flipped {
         out = color::flip_left_right(&out);
