@@ -172,3 +172,54 @@ fn a_python_ctypes_client_runs_unchanged() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success() && stdout.ends_with("PASS\n"), "{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
 }
+
+/// Issue 13 item 11: installed as NCSDK 1.x's `make install` laid Intel's library out, with the
+/// SONAME libmvnc.so.0, an unmodified C program builds against the installed header and library
+/// and runs on software sticks.
+#[test]
+fn installs_like_intels_library_with_its_soname() {
+    let lib = library();
+    let dynamic = |file: &Path| {
+        let out = Command::new("readelf").arg("-d").arg(file).output().expect("readelf (binutils) is required");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(dynamic(&lib).contains("Library soname: [libmvnc.so.0]"), "{}", dynamic(&lib));
+    assert!(lib.with_file_name("libmvnc.so.0").exists(), "a libmvnc.so.0 link beside {}", lib.display());
+    let prefix = std::env::temp_dir().join(format!("ncs-install-{}", std::process::id()));
+    let install = Command::new("sh")
+        .arg(root().join("scripts/install-libmvnc.sh"))
+        .arg("--prefix")
+        .arg(&prefix)
+        .arg("--lib")
+        .arg(&lib)
+        .env_remove("NCS_FIRMWARE")
+        .output()
+        .unwrap();
+    assert!(install.status.success(), "{}", String::from_utf8_lossy(&install.stderr));
+    for file in ["lib/libmvnc.so.0", "lib/libmvnc.so", "include/mvnc.h"] {
+        assert!(prefix.join(file).exists(), "{file} installed");
+    }
+    assert!(prefix.join("lib/mvnc").is_dir(), "the firmware folder exists");
+    let exe = prefix.join("multistick");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let build = Command::new(&cc)
+        .args(["-std=c99", "-Wall", "-Werror", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/multistick.c"))
+        .arg(format!("-I{}", prefix.join("include").display()))
+        .arg(format!("-L{}", prefix.join("lib").display()))
+        .arg("-lmvnc")
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
+    assert!(dynamic(&exe).contains("Shared library: [libmvnc.so.0]"), "{}", dynamic(&exe));
+    let (graph, input, expected, _) = fixture("install");
+    let run = Command::new(&exe)
+        .args([&graph, &input, &expected])
+        .arg("25")
+        .env("LD_LIBRARY_PATH", prefix.join("lib"))
+        .env("NCS_EMULATE", "2")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&run.stdout).ends_with("PASS\n"), "{}", String::from_utf8_lossy(&run.stderr));
+}
