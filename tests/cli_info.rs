@@ -87,7 +87,10 @@ fn malformed_graphs_exit_2_naming_file_offset_and_stage() {
     v2[..8].copy_from_slice(&[0, 0, 1, 0, 2, 0, 1, 0]);
     let path = temp_file("v2.graph", &v2);
     let err = stderr(&ncs(&["info", path.to_str().unwrap()]));
-    assert!(err.contains("this is an NCSDK 2 graph; ncs reads NCSDK 1 (v2-format) graphs"), "{err}");
+    assert!(
+        err.contains("an NCSDK 2.x graph (blob format 3); ncs runs NCSDK 1.x graphs (blob format 2): recompile with `ncs compile` or NCSDK 1.x mvNCCompile"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -127,7 +127,13 @@ pub unsafe extern "C" fn mvncGetDeviceName(index: c_int, name: *mut c_char, name
                 None => Vec::new(),
             };
         }
-        let Some(found) = handles.names.get(index as usize) else { return Status::DeviceNotFound };
+        let Some(found) = handles.names.get(index as usize) else {
+            if handles.names.is_empty() {
+                let place = lib.bus.as_ref().map_or_else(|| "no USB subsystem".to_owned(), |b| b.describe());
+                lib.log(&format!("no stick found ({place}); set NCS_EMULATE=N for N software sticks"));
+            }
+            return Status::DeviceNotFound;
+        };
         let bytes = found.as_bytes();
         let len = bytes.len().min(MAX_NAME_SIZE - 1);
         // SAFETY: checked non-null and `name_size` ≥ MAX_NAME_SIZE, so the caller's contract makes

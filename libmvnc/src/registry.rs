@@ -97,7 +97,10 @@ impl Library {
             Library {
                 bus,
                 emulated: emulate.is_some(),
-                log_level: AtomicI32::new(0),
+                // MVNC_LOG_LEVEL in the environment lets unmodified programs see why calls fail.
+                log_level: AtomicI32::new(
+                    std::env::var("MVNC_LOG_LEVEL").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0),
+                ),
                 handles: Mutex::new(Handles::default()),
             }
         })

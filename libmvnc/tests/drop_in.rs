@@ -223,3 +223,30 @@ fn installs_like_intels_library_with_its_soname() {
         .unwrap();
     assert!(String::from_utf8_lossy(&run.stdout).ends_with("PASS\n"), "{}", String::from_utf8_lossy(&run.stderr));
 }
+
+/// Issue 13 item 11: with MVNC_LOG_LEVEL set in the environment, an unmodified program learns
+/// why a call failed — here, that no stick was found and how to get software sticks.
+#[test]
+fn mvnc_log_level_explains_failures_to_unmodified_programs() {
+    let script = "import ctypes, sys\n\
+                  lib = ctypes.CDLL(sys.argv[1])\n\
+                  name = ctypes.create_string_buffer(100)\n\
+                  print(lib.mvncGetDeviceName(0, name, 100))\n";
+    let run = |level: &str| {
+        Command::new("python3")
+            .args(["-c", script])
+            .arg(library())
+            .env_remove("NCS_EMULATE")
+            .env("MVNC_LOG_LEVEL", level)
+            .output()
+            .expect("python3 is required")
+    };
+    let (quiet, told) = (run("0"), run("1"));
+    let statuses = String::from_utf8_lossy(&told.stdout).into_owned();
+    let err = String::from_utf8_lossy(&told.stderr);
+    assert!(quiet.stderr.is_empty(), "level 0 says nothing: {}", String::from_utf8_lossy(&quiet.stderr));
+    // A machine with a real stick attached finds it (status 0) and has nothing to explain.
+    if statuses.lines().next() == Some("-4") {
+        assert!(err.contains("no stick found") && err.contains("NCS_EMULATE=N"), "{err}");
+    }
+}

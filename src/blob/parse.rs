@@ -79,7 +79,8 @@ fn check_envelope(bytes: &[u8]) -> Result<(), BlobError> {
         return Err(BlobError::new(
             BlobErrorKind::Ncsdk2,
             0,
-            "this is an NCSDK 2 graph; ncs reads NCSDK 1 (v2-format) graphs",
+            "an NCSDK 2.x graph (blob format 3); ncs runs NCSDK 1.x graphs (blob format 2): recompile with \
+             `ncs compile` or NCSDK 1.x mvNCCompile",
         ));
     }
     if bytes.len() < layout::MIN_FILE_LEN {
