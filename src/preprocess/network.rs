@@ -53,8 +53,10 @@ impl NetworkInput {
         if channels == 3 && rows == cols && SLIM_SIZES.contains(&rows) {
             return (Scheme::SlimEval, format!("a square RGB input of {rows}, an Inception/MobileNet size"));
         }
-        let why = if channels != 3 {
-            format!("{channels} channel(s), not an Inception-style RGB input")
+        let why = if channels == 1 {
+            "one channel, not an Inception-style RGB input".to_owned()
+        } else if channels != 3 {
+            format!("{channels} channels, not an Inception-style RGB input")
         } else {
             format!("{rows}×{cols} is not an Inception/MobileNet size {SLIM_SIZES:?}")
         };
