@@ -74,8 +74,8 @@ pub fn run(args: &RunArgs) -> Result<Outcome> {
     let names: Vec<String> = graph.blob().stages.iter().map(|s| s.name_text()).collect();
     let load = || input::load(&args.input, &args.image, args.input_format, &network);
     let (result, input_shape, shape, backend_name, prepared) = if let Some(dir) = &args.dump_stages {
-        let mut cpu =
-            backend::Cpu::with_limits(graph.blob(), args.backend.precision.into(), &args.backend.limits()).map_err(|e| e.in_graph(graph.path()))?;
+        let mut cpu = backend::Cpu::with_limits(graph.blob(), args.backend.precision.into(), &args.backend.limits())
+            .map_err(|e| e.in_graph(graph.path()))?;
         // The executor holds its own copy of the weights.
         drop(graph);
         let (input, prepared) = load()?;

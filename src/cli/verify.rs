@@ -85,7 +85,8 @@ pub fn run(args: &VerifyArgs) -> Result<Outcome> {
         }
     }
     let graph = GraphFile::read(&args.graph)?;
-    let mut reference = Executor::with_limits(graph.blob(), Precision::Fp16, &args.backend.limits()).map_err(|e| e.in_graph(graph.path()))?;
+    let mut reference = Executor::with_limits(graph.blob(), Precision::Fp16, &args.backend.limits())
+        .map_err(|e| e.in_graph(graph.path()))?;
     let (input, prepared) = input::load(&args.input, &args.image, args.input_format, &NetworkInput::of(graph.blob()))?;
     // Both sides see the same fp16 tensor.
     let mut input = input;
