@@ -58,7 +58,8 @@ impl NetworkInput {
         } else if channels != 3 {
             format!("{channels} channels, not an Inception-style RGB input")
         } else {
-            format!("{rows}×{cols} is not an Inception/MobileNet size {SLIM_SIZES:?}")
+            let [h, w] = self.image_size();
+            format!("{h}×{w} images are not an Inception/MobileNet size {SLIM_SIZES:?}")
         };
         (Scheme::Plain, why)
     }
