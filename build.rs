@@ -9,6 +9,7 @@
 use std::path::PathBuf;
 
 fn main() {
+    avx512_cfg();
     // `ncs --version` names the enabled cargo features (cargo sets CARGO_FEATURE_<NAME>).
     let mut features: Vec<String> = std::env::vars()
         .filter_map(|(k, _)| k.strip_prefix("CARGO_FEATURE_").map(|f| f.to_lowercase().replace('_', "-")))
@@ -32,6 +33,20 @@ fn main() {
                  (install libclang-dev to generate them from vendor/mvnc.h)"
             );
         }
+    }
+}
+
+/// Sets `ncs_avx512` when the compiler has the AVX-512 intrinsics (stable since Rust 1.89), so
+/// the crate keeps building on its older minimum version without the AVX-512 kernels.
+fn avx512_cfg() {
+    println!("cargo::rustc-check-cfg=cfg(ncs_avx512)");
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let version = std::process::Command::new(rustc).arg("--version").output().ok();
+    let minor = version
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|v| v.split_whitespace().nth(1).and_then(|n| n.split('.').nth(1)?.parse::<u32>().ok()));
+    if minor.is_some_and(|minor| minor >= 89) {
+        println!("cargo:rustc-cfg=ncs_avx512");
     }
 }
 

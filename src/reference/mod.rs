@@ -10,6 +10,7 @@
 //! Where the firmware's semantics are unknown, the choices are listed in [`semantics`].
 
 pub mod arena;
+pub mod kernels;
 mod limits;
 pub mod ops;
 mod plan;

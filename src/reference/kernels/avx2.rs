@@ -1,0 +1,128 @@
+//! x86-64 AVX2 + FMA micro-kernels: 6×16 tiles (12 accumulators, two B vectors and one
+//! broadcast: 15 of the 16 ymm registers), F16C for the fp16 rounding of stored values.
+
+use std::arch::x86_64::*;
+
+use super::job::{Clamp, TileJob};
+
+/// Tile rows.
+const MR: usize = 6;
+
+/// Adds the partial sum, applies the epilogue and stores half `h` of tile row `r` (a macro:
+/// it must be inlined into the `target_feature` function).
+macro_rules! finish_one {
+    ($job:expr, $acc:expr, $r:expr, $h:expr, $zero:expr) => {{
+        let job: &TileJob = $job;
+        let zero: __m256 = $zero;
+        let mut v: __m256 = $acc;
+        // SAFETY: c[r] has 16 writable (and, when accumulating, readable) values; the bias,
+        // when not null, has 16 readable values (TileJob contract).
+        unsafe {
+            let dst = job.c[$r].add(8 * $h);
+            if job.accumulate {
+                v = _mm256_add_ps(v, _mm256_loadu_ps(dst));
+            }
+            if let Some(finish) = job.finish {
+                if !finish.bias.is_null() {
+                    v = _mm256_add_ps(v, _mm256_loadu_ps(finish.bias.add(8 * $h)));
+                }
+                v = match finish.clamp {
+                    Clamp::None => v,
+                    // max_ps returns its second operand for NaN, as f32::max(NaN, 0) gives 0.
+                    Clamp::Relu => _mm256_max_ps(v, zero),
+                    Clamp::ReluX(cap) => _mm256_min_ps(_mm256_max_ps(v, zero), _mm256_set1_ps(cap)),
+                    Clamp::Leaky(slope) => {
+                        let negative = _mm256_cmp_ps::<_CMP_LT_OQ>(v, zero);
+                        _mm256_blendv_ps(v, _mm256_mul_ps(v, _mm256_set1_ps(slope)), negative)
+                    }
+                };
+                if finish.round {
+                    v = _mm256_cvtph_ps(_mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(v));
+                }
+            }
+            _mm256_storeu_ps(dst, v);
+        }
+    }};
+}
+
+/// Computes one full 6×16 tile (see [`TileJob`] for the pointer contract).
+///
+/// # Safety
+/// The CPU has AVX2, FMA and F16C, and `job` satisfies the [`TileJob`] contract with mr = 6,
+/// nr = 16.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(crate) unsafe fn tile(job: &TileJob) {
+    let mut acc = [_mm256_setzero_ps(); 2 * MR];
+    let mut b = job.b;
+    for seg in job.segments {
+        let rows = seg.rows;
+        for k in 0..seg.len {
+            // SAFETY: k < seg.len and every row pointer has seg.len readable values; b has 16
+            // per reduction step for Σ len steps (TileJob contract).
+            unsafe {
+                let b0 = _mm256_loadu_ps(b);
+                let b1 = _mm256_loadu_ps(b.add(8));
+                b = b.add(16);
+                for r in 0..MR {
+                    let a = _mm256_broadcast_ss(&*rows[r].add(k));
+                    acc[2 * r] = _mm256_fmadd_ps(a, b0, acc[2 * r]);
+                    acc[2 * r + 1] = _mm256_fmadd_ps(a, b1, acc[2 * r + 1]);
+                }
+            }
+        }
+    }
+    // Every accumulator by constant index, so they stay in registers through the loop above
+    // (a loop here would make the compiler keep them in memory, stored on every step).
+    let zero = _mm256_setzero_ps();
+    finish_one!(job, acc[0], 0, 0, zero);
+    finish_one!(job, acc[1], 0, 1, zero);
+    finish_one!(job, acc[2], 1, 0, zero);
+    finish_one!(job, acc[3], 1, 1, zero);
+    finish_one!(job, acc[4], 2, 0, zero);
+    finish_one!(job, acc[5], 2, 1, zero);
+    finish_one!(job, acc[6], 3, 0, zero);
+    finish_one!(job, acc[7], 3, 1, zero);
+    finish_one!(job, acc[8], 4, 0, zero);
+    finish_one!(job, acc[9], 4, 1, zero);
+    finish_one!(job, acc[10], 5, 0, zero);
+    finish_one!(job, acc[11], 5, 1, zero);
+}
+
+/// `out[0..16] = Σ_k x[k] · panel[k][0..16]`: one row against one packed panel (the
+/// fully-connected layer's matrix-vector product), four k steps in flight.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `x` has `k` readable values, `panel` 16·k, `out` 16 writable.
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn dot_panel(k: usize, x: *const f32, panel: *const f32, out: *mut f32) {
+    let mut acc = [_mm256_setzero_ps(); 8];
+    let quads = k / 4;
+    for q in 0..quads {
+        for u in 0..4 {
+            // SAFETY: step 4q+u < k; panel holds 16 values per step (contract above).
+            unsafe {
+                let step = 4 * q + u;
+                let a = _mm256_broadcast_ss(&*x.add(step));
+                let p = panel.add(16 * step);
+                acc[2 * u] = _mm256_fmadd_ps(a, _mm256_loadu_ps(p), acc[2 * u]);
+                acc[2 * u + 1] = _mm256_fmadd_ps(a, _mm256_loadu_ps(p.add(8)), acc[2 * u + 1]);
+            }
+        }
+    }
+    for step in 4 * quads..k {
+        // SAFETY: step < k (contract above).
+        unsafe {
+            let a = _mm256_broadcast_ss(&*x.add(step));
+            let p = panel.add(16 * step);
+            acc[0] = _mm256_fmadd_ps(a, _mm256_loadu_ps(p), acc[0]);
+            acc[1] = _mm256_fmadd_ps(a, _mm256_loadu_ps(p.add(8)), acc[1]);
+        }
+    }
+    let low = _mm256_add_ps(_mm256_add_ps(acc[0], acc[2]), _mm256_add_ps(acc[4], acc[6]));
+    let high = _mm256_add_ps(_mm256_add_ps(acc[1], acc[3]), _mm256_add_ps(acc[5], acc[7]));
+    // SAFETY: out has 16 writable values (contract above).
+    unsafe {
+        _mm256_storeu_ps(out, low);
+        _mm256_storeu_ps(out.add(8), high);
+    }
+}

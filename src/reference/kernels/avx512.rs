@@ -1,0 +1,109 @@
+//! x86-64 AVX-512F micro-kernels: 8×32 tiles (16 accumulators, two B vectors, one broadcast),
+//! fp16 rounding with AVX-512F's own conversions. Built only by compilers that have these
+//! intrinsics (Rust ≥ 1.89, the `ncs_avx512` cfg set by build.rs), hence the lint allowance.
+#![allow(clippy::incompatible_msrv)]
+
+use std::arch::x86_64::*;
+
+use super::job::{Clamp, TileJob};
+
+/// Tile rows.
+const MR: usize = 8;
+
+/// Computes one full 8×32 tile (see [`TileJob`] for the pointer contract).
+///
+/// # Safety
+/// The CPU has AVX-512F, and `job` satisfies the [`TileJob`] contract with mr = 8, nr = 32.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn tile(job: &TileJob) {
+    let mut acc = [_mm512_setzero_ps(); 2 * MR];
+    let mut b = job.b;
+    for seg in job.segments {
+        let rows = seg.rows;
+        for k in 0..seg.len {
+            // SAFETY: k < seg.len and every row pointer has seg.len readable values; b has 32
+            // per reduction step for Σ len steps (TileJob contract).
+            unsafe {
+                let b0 = _mm512_loadu_ps(b);
+                let b1 = _mm512_loadu_ps(b.add(16));
+                b = b.add(32);
+                for r in 0..MR {
+                    let a = _mm512_set1_ps(*rows[r].add(k));
+                    acc[2 * r] = _mm512_fmadd_ps(a, b0, acc[2 * r]);
+                    acc[2 * r + 1] = _mm512_fmadd_ps(a, b1, acc[2 * r + 1]);
+                }
+            }
+        }
+    }
+    let zero = _mm512_setzero_ps();
+    for r in 0..MR {
+        for h in 0..2 {
+            // SAFETY: c[r] has 32 writable (and, when accumulating, readable) values; the bias,
+            // when not null, has 32 readable values (TileJob contract).
+            unsafe {
+                let dst = job.c[r].add(16 * h);
+                let mut v = acc[2 * r + h];
+                if job.accumulate {
+                    v = _mm512_add_ps(v, _mm512_loadu_ps(dst));
+                }
+                if let Some(finish) = job.finish {
+                    if !finish.bias.is_null() {
+                        v = _mm512_add_ps(v, _mm512_loadu_ps(finish.bias.add(16 * h)));
+                    }
+                    v = match finish.clamp {
+                        Clamp::None => v,
+                        Clamp::Relu => _mm512_max_ps(v, zero),
+                        Clamp::ReluX(cap) => _mm512_min_ps(_mm512_max_ps(v, zero), _mm512_set1_ps(cap)),
+                        Clamp::Leaky(slope) => {
+                            let negative = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(v, zero);
+                            _mm512_mask_mul_ps(v, negative, v, _mm512_set1_ps(slope))
+                        }
+                    };
+                    if finish.round {
+                        let halves = _mm512_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v);
+                        v = _mm512_cvtph_ps(halves);
+                    }
+                }
+                _mm512_storeu_ps(dst, v);
+            }
+        }
+    }
+}
+
+/// `out[0..32] = Σ_k x[k] · panel[k][0..32]`, four k steps in flight.
+///
+/// # Safety
+/// The CPU has AVX-512F; `x` has `k` readable values, `panel` 32·k, `out` 32 writable.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn dot_panel(k: usize, x: *const f32, panel: *const f32, out: *mut f32) {
+    let mut acc = [_mm512_setzero_ps(); 8];
+    let quads = k / 4;
+    for q in 0..quads {
+        for u in 0..4 {
+            // SAFETY: step 4q+u < k; panel holds 32 values per step (contract above).
+            unsafe {
+                let step = 4 * q + u;
+                let a = _mm512_set1_ps(*x.add(step));
+                let p = panel.add(32 * step);
+                acc[2 * u] = _mm512_fmadd_ps(a, _mm512_loadu_ps(p), acc[2 * u]);
+                acc[2 * u + 1] = _mm512_fmadd_ps(a, _mm512_loadu_ps(p.add(16)), acc[2 * u + 1]);
+            }
+        }
+    }
+    for step in 4 * quads..k {
+        // SAFETY: step < k (contract above).
+        unsafe {
+            let a = _mm512_set1_ps(*x.add(step));
+            let p = panel.add(32 * step);
+            acc[0] = _mm512_fmadd_ps(a, _mm512_loadu_ps(p), acc[0]);
+            acc[1] = _mm512_fmadd_ps(a, _mm512_loadu_ps(p.add(16)), acc[1]);
+        }
+    }
+    let low = _mm512_add_ps(_mm512_add_ps(acc[0], acc[2]), _mm512_add_ps(acc[4], acc[6]));
+    let high = _mm512_add_ps(_mm512_add_ps(acc[1], acc[3]), _mm512_add_ps(acc[5], acc[7]));
+    // SAFETY: out has 32 writable values (contract above).
+    unsafe {
+        _mm512_storeu_ps(out, low);
+        _mm512_storeu_ps(out.add(16), high);
+    }
+}

@@ -1,0 +1,358 @@
+//! The blocked matrix product `out = act(lhs · B + bias)` over packed weights, with the left-hand
+//! rows read in place (a matrix's rows, or a convolution's input pixels: no im2col copy) and the
+//! epilogue fused into the store. Safe code: every pointer handed to a micro-kernel is derived
+//! here from a slice whose bounds were checked first.
+
+use std::cell::RefCell;
+
+use rayon::prelude::*;
+
+use super::job::{Clamp, Finish, Segment, TileJob, MAX_MR, MAX_NR};
+use super::{micro, Isa, PackedB};
+use crate::reference::ops::elementwise::{bias_activation, Activation};
+
+/// Reduction values per block: a block of one B panel (KC × nr) stays in L1 across the row tiles.
+const KC: usize = 256;
+/// Row tiles per work item: the item's left-hand block (≈ 16·mr rows × KC) stays in L2.
+const ROW_TILES: usize = 16;
+/// Below this many multiply-adds a product runs on the calling thread.
+const PARALLEL_MACS: usize = 1 << 16;
+
+/// What a padded tap reads (a segment is never longer than KC).
+static ZEROS: [f32; KC] = [0.0; KC];
+
+/// Where each im2col value of a convolution comes from: row p is output pixel p (row-major),
+/// column (tap, channel) reads `input[oy·stride + i·dilation − pad][ox·stride + j·dilation − pad][c]`
+/// (zero outside the input) for tap (i, j), in the weights' `[kh][kw][C]` order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvGeometry {
+    /// Input `[rows, columns, channels]`, dense HWC.
+    pub input: [usize; 3],
+    /// Output `[rows, columns]`.
+    pub output: [usize; 2],
+    /// Kernel `[rows, columns]`.
+    pub kernel: [usize; 2],
+    /// Stride `[rows, columns]`.
+    pub stride: [usize; 2],
+    /// Padding before the first row / column.
+    pub pad: [usize; 2],
+    /// Spacing between taps.
+    pub dilation: usize,
+}
+
+/// The left-hand matrix of a product (m × k).
+#[derive(Debug, Clone, Copy)]
+pub enum Lhs<'a> {
+    /// `rows` rows of k values; row p starts at `p · stride` (a 1×1 convolution's input pixels).
+    Rows {
+        /// The values.
+        data: &'a [f32],
+        /// Row count m.
+        rows: usize,
+        /// Distance between row starts.
+        stride: usize,
+    },
+    /// A convolution's im2col matrix, read from its dense HWC input in place.
+    Conv {
+        /// The input.
+        input: &'a [f32],
+        /// Its geometry (m = output pixels, k = kh·kw·C).
+        geometry: ConvGeometry,
+    },
+}
+
+/// Where the m × n result goes: row p (output pixel p) is n consecutive values at
+/// `offset + (p / cols)·row_stride + (p % cols)·pixel_stride` — a dense matrix, or a channel
+/// slice of an HWC buffer (a branch of a concatenation) written in place.
+#[derive(Debug)]
+pub struct Output<'a> {
+    /// The buffer written.
+    pub data: &'a mut [f32],
+    /// Position of row 0.
+    pub offset: usize,
+    /// Pixels per image row.
+    pub cols: usize,
+    /// Distance between consecutive pixels of a row.
+    pub pixel_stride: usize,
+    /// Distance between image rows.
+    pub row_stride: usize,
+}
+
+/// What happens to each result on its way out: bias (from the [`PackedB`]), activation, and
+/// fp16 rounding of the stored value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Epilogue {
+    /// The activation after the bias.
+    pub activation: Activation,
+    /// Round every stored value to fp16 (the stick's storage).
+    pub round_fp16: bool,
+}
+
+/// The left-hand matrix reduced to what the tiles need: `taps` runs of `channels` values per row.
+struct Source<'a> {
+    data: &'a [f32],
+    taps: usize,
+    channels: usize,
+    conv: Option<ConvGeometry>,
+    stride: usize,
+}
+
+impl Source<'_> {
+    /// Pointer to `len` values of row `p`, tap `t`, from channel `c0` (checked by `check`).
+    fn run(&self, p: usize, t: usize, c0: usize) -> *const f32 {
+        let Some(g) = self.conv else { return self.data[p * self.stride + c0..].as_ptr() };
+        let (oy, ox) = (p / g.output[1], p % g.output[1]);
+        let (i, j) = (t / g.kernel[1], t % g.kernel[1]);
+        let iy = (oy * g.stride[0] + i * g.dilation).checked_sub(g.pad[0]).filter(|&y| y < g.input[0]);
+        let ix = (ox * g.stride[1] + j * g.dilation).checked_sub(g.pad[1]).filter(|&x| x < g.input[1]);
+        match (iy, ix) {
+            (Some(y), Some(x)) => self.data[(y * g.input[1] + x) * self.channels + c0..].as_ptr(),
+            _ => ZEROS.as_ptr(),
+        }
+    }
+}
+
+/// One reduction block: `taps` consecutive taps from `first_tap`, channels `[c0, c0 + len)` of each.
+#[derive(Debug, Clone, Copy)]
+struct KBlock {
+    first_tap: usize,
+    taps: usize,
+    c0: usize,
+    len: usize,
+}
+
+impl KBlock {
+    /// The first k of the block (B row).
+    fn k0(&self, channels: usize) -> usize {
+        self.first_tap * channels + self.c0
+    }
+}
+
+/// Splits k = taps × channels into blocks of about KC: whole taps when a tap is short, else
+/// equal channel chunks of one tap.
+fn k_blocks(taps: usize, channels: usize) -> impl Iterator<Item = KBlock> {
+    let chunks = channels.div_ceil(KC).max(1);
+    let size = channels.div_ceil(chunks).max(1);
+    let per_block = if channels >= KC { 1 } else { (KC / channels.max(1)).max(1) };
+    let whole = channels < KC;
+    let blocks = if whole { taps.div_ceil(per_block) } else { taps * chunks };
+    (0..blocks).map(move |b| match whole {
+        true => KBlock { first_tap: b * per_block, taps: per_block.min(taps - b * per_block), c0: 0, len: channels },
+        false => {
+            let c0 = (b % chunks) * size;
+            KBlock { first_tap: b / chunks, taps: 1, c0, len: size.min(channels - c0) }
+        }
+    })
+}
+
+/// A raw output pointer shared by the work items, which write disjoint tiles.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+// SAFETY: work items write disjoint rectangles (rows × panels) of rows that do not overlap
+// (checked in `gemm`), so no two threads touch the same element.
+unsafe impl Send for SharedOut {}
+// SAFETY: as above.
+unsafe impl Sync for SharedOut {}
+
+thread_local! {
+    /// Each thread's segment table, grown once and reused by every later product.
+    static SEGMENTS: RefCell<Vec<Segment>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `out = act(lhs · b + bias)`, rounded to fp16 if asked, over both cores.
+///
+/// # Panics
+/// If the operands' sizes disagree or a row would fall outside `out.data` (planner bugs, not
+/// bad input: the planner checks every view first).
+pub fn gemm(lhs: &Lhs<'_>, b: &PackedB, out: Output<'_>, epilogue: Epilogue) {
+    let isa = b.isa();
+    assert!(isa.is_supported(), "gemm: this CPU cannot run {isa} kernels");
+    let (source, m) = match *lhs {
+        Lhs::Rows { data, rows, stride } => {
+            assert!(rows == 0 || (rows - 1) * stride + b.k() <= data.len(), "gemm: rows exceed the data");
+            (Source { data, taps: 1, channels: b.k(), conv: None, stride }, rows)
+        }
+        Lhs::Conv { input, geometry: g } => {
+            let [h, w, c] = g.input;
+            assert!(input.len() >= h * w * c, "gemm: input smaller than its geometry");
+            assert_eq!(g.kernel[0] * g.kernel[1] * c, b.k(), "gemm: k differs from kh·kw·C");
+            let source = Source { data: input, taps: g.kernel[0] * g.kernel[1], channels: c, conv: Some(g), stride: 0 };
+            (source, g.output[0] * g.output[1])
+        }
+    };
+    let n = b.n();
+    if m == 0 || n == 0 {
+        return;
+    }
+    let cols = out.cols.max(1);
+    let image_rows = m.div_ceil(cols);
+    let last = out.offset + (image_rows - 1) * out.row_stride + (cols.min(m) - 1) * out.pixel_stride + n;
+    assert!(last <= out.data.len(), "gemm: output rows exceed the buffer");
+    assert!(cols.min(m) == 1 || out.pixel_stride >= n, "gemm: output pixels overlap");
+    assert!(image_rows == 1 || out.row_stride >= (cols - 1) * out.pixel_stride + n, "gemm: output rows overlap");
+
+    let mr = isa.tile()[0];
+    let row_block = mr * ROW_TILES;
+    let row_blocks = m.div_ceil(row_block);
+    let panels = b.panels();
+    let threads = rayon::current_num_threads();
+    let groups = if row_blocks >= 2 * threads { 1 } else { panels.min((2 * threads).div_ceil(row_blocks)) };
+    let shared = SharedOut(out.data.as_mut_ptr());
+    let geometry = Placement { offset: out.offset, cols, pixel_stride: out.pixel_stride, row_stride: out.row_stride };
+    let item = |index: usize| {
+        let (rb, g) = (index / groups, index % groups);
+        let rows = rb * row_block..(m.min((rb + 1) * row_block));
+        let panel_range = g * panels / groups..(g + 1) * panels / groups;
+        run_item(&source, b, rows, panel_range, shared, geometry, epilogue);
+    };
+    if m * n * b.k() < PARALLEL_MACS || row_blocks * groups == 1 {
+        (0..row_blocks * groups).for_each(item);
+    } else {
+        (0..row_blocks * groups).into_par_iter().for_each(item);
+    }
+}
+
+/// Output addressing, copied into each work item.
+#[derive(Debug, Clone, Copy)]
+struct Placement {
+    offset: usize,
+    cols: usize,
+    pixel_stride: usize,
+    row_stride: usize,
+}
+
+impl Placement {
+    fn row(&self, p: usize) -> usize {
+        self.offset + (p / self.cols) * self.row_stride + (p % self.cols) * self.pixel_stride
+    }
+}
+
+/// Rows × panels of the product, all reduction blocks.
+fn run_item(
+    source: &Source<'_>,
+    b: &PackedB,
+    rows: std::ops::Range<usize>,
+    panels: std::ops::Range<usize>,
+    out: SharedOut,
+    place: Placement,
+    epilogue: Epilogue,
+) {
+    let isa = b.isa();
+    let [mr, nr] = isa.tile();
+    let n = b.n();
+    let (clamp, elu) = match epilogue.activation {
+        Activation::None => (Clamp::None, None),
+        Activation::Relu => (Clamp::Relu, None),
+        Activation::ReluX(cap) => (Clamp::ReluX(cap), None),
+        Activation::LeakyRelu(slope) => (Clamp::Leaky(slope), None),
+        Activation::Elu(alpha) => (Clamp::None, Some(alpha)),
+    };
+    // Rounding happens after ELU, so with ELU (or without vector fp16 conversions) it is scalar.
+    let round_in_kernel = epilogue.round_fp16 && isa.rounds_in_kernel() && elu.is_none();
+    let scalar_after = elu.is_some() || (epilogue.round_fp16 && !round_in_kernel);
+    let block_count = k_blocks(source.taps, source.channels).count();
+    SEGMENTS.with_borrow_mut(|segments| {
+        for (index, block) in k_blocks(source.taps, source.channels).enumerate() {
+            let (first, last) = (index == 0, index + 1 == block_count);
+            segments.clear();
+            for r0 in rows.clone().step_by(mr) {
+                let valid = mr.min(rows.end - r0);
+                for t in block.first_tap..block.first_tap + block.taps {
+                    let mut seg = Segment { len: block.len, rows: [std::ptr::null(); MAX_MR] };
+                    for r in 0..mr {
+                        seg.rows[r] = source.run(r0 + r.min(valid - 1), t, block.c0);
+                    }
+                    segments.push(seg);
+                }
+            }
+            let k0 = block.k0(source.channels);
+            for j in panels.clone() {
+                let panel = &b.panel(j)[k0 * nr..];
+                let bias = b.bias_panel(j).map_or(std::ptr::null(), <[f32]>::as_ptr);
+                let finish = last.then_some(Finish { bias, clamp, round: round_in_kernel });
+                let width = nr.min(n - j * nr);
+                for (tile, r0) in rows.clone().step_by(mr).enumerate() {
+                    let valid = mr.min(rows.end - r0);
+                    let segs = &segments[tile * block.taps..(tile + 1) * block.taps];
+                    let mut c = [std::ptr::null_mut(); MAX_MR];
+                    for (r, slot) in c.iter_mut().enumerate().take(valid) {
+                        // SAFETY: row r0 + r < m, and `gemm` checked that every row's n values
+                        // (from column j·nr, width ≤ n − j·nr) lie inside the buffer.
+                        *slot = unsafe { out.0.add(place.row(r0 + r) + j * nr) };
+                    }
+                    let job = TileJob { segments: segs, b: panel.as_ptr(), c, accumulate: !first, finish };
+                    store_tile(isa, job, valid, width);
+                    if last && scalar_after {
+                        for &row in &c[..valid] {
+                            // SAFETY: as above; this thread owns the tile.
+                            let values = unsafe { std::slice::from_raw_parts_mut(row, width) };
+                            if let Some(alpha) = elu {
+                                bias_activation(values, width, None, Activation::Elu(alpha));
+                            }
+                            if epilogue.round_fp16 {
+                                crate::fp16::round(values);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Runs one tile; a partial one (fewer rows or columns than the kernel's) goes through a
+/// stack tile so the kernel only ever sees whole tiles.
+fn store_tile(isa: Isa, mut job: TileJob<'_>, rows: usize, cols: usize) {
+    let [mr, nr] = isa.tile();
+    if rows == mr && cols == nr {
+        // SAFETY: every segment row points at `len` readable values (Source::run), the panel
+        // has nr values per k of the block, and c holds mr rows of nr writable values owned by
+        // this work item.
+        unsafe { micro::tile(isa, &job) };
+        return;
+    }
+    let mut tile = [0.0f32; MAX_MR * MAX_NR];
+    let real = job.c;
+    for (r, row) in tile.chunks_exact_mut(nr).take(mr).enumerate() {
+        if job.accumulate && r < rows {
+            // SAFETY: real[r] points at this item's `cols` values of row r.
+            row[..cols].copy_from_slice(unsafe { std::slice::from_raw_parts(real[r], cols) });
+        }
+        job.c[r] = row.as_mut_ptr();
+    }
+    // SAFETY: as above, with c now the stack tile's mr rows of nr values.
+    unsafe { micro::tile(isa, &job) };
+    for (r, row) in tile.chunks_exact(nr).take(rows).enumerate() {
+        // SAFETY: real[r] points at this item's `cols` writable values of row r.
+        unsafe { std::slice::from_raw_parts_mut(real[r], cols) }.copy_from_slice(&row[..cols]);
+    }
+}
+
+/// `out = act(x · b + bias)` for one row x (a fully-connected layer), over both cores; `out`
+/// is dense, n values.
+///
+/// # Panics
+/// If `x` is not k long or `out` not n long.
+pub fn gemv(x: &[f32], b: &PackedB, out: &mut [f32], epilogue: Epilogue) {
+    let isa = b.isa();
+    assert!(isa.is_supported(), "gemv: this CPU cannot run {isa} kernels");
+    assert_eq!(x.len(), b.k(), "gemv: x length differs from k");
+    assert_eq!(out.len(), b.n(), "gemv: out length differs from n");
+    let nr = b.nr();
+    let panel = |(j, dst): (usize, &mut [f32])| {
+        let mut tile = [0.0f32; MAX_NR];
+        // SAFETY: x has k values, the panel k·nr, the tile nr ≤ MAX_NR.
+        unsafe { micro::dot_panel(isa, b.k(), x.as_ptr(), b.panel(j).as_ptr(), tile.as_mut_ptr()) };
+        let width = dst.len();
+        dst.copy_from_slice(&tile[..width]);
+    };
+    if x.len() * out.len() < PARALLEL_MACS {
+        out.chunks_mut(nr).enumerate().for_each(panel);
+    } else {
+        out.par_chunks_mut(nr).enumerate().for_each(panel);
+    }
+    bias_activation(out, b.n(), b.bias(), epilogue.activation);
+    if epilogue.round_fp16 {
+        crate::fp16::round(out);
+    }
+}

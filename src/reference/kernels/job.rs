@@ -1,0 +1,63 @@
+//! What the driver hands a micro-kernel: raw pointers, prepared by safe code that has checked
+//! every one of them against its slice. The contract each ISA's `tile` and `dot_panel` rely on
+//! is written here once.
+
+/// Most rows any micro-kernel's tile has.
+pub(crate) const MAX_MR: usize = 8;
+/// Most columns any micro-kernel's tile has.
+pub(crate) const MAX_NR: usize = 32;
+
+/// One run of the reduction: `len` consecutive values read from each tile row's pointer (one
+/// convolution tap's channels, or a stretch of a matrix row). Rows past the tile's valid ones
+/// repeat a valid pointer; their results are never stored.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Segment {
+    /// Values per row.
+    pub len: usize,
+    /// Start of each row's run; each points at `len` readable values.
+    pub rows: [*const f32; MAX_MR],
+}
+
+/// What follows the last reduction block, in the kernel's registers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Clamp {
+    /// Nothing.
+    None,
+    /// max(x, 0).
+    Relu,
+    /// min(max(x, 0), cap).
+    ReluX(f32),
+    /// x < 0 ? slope·x : x.
+    Leaky(f32),
+}
+
+/// The fused epilogue of the last reduction block.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Finish {
+    /// `nr` bias values to add, or null.
+    pub bias: *const f32,
+    /// The activation done in registers.
+    pub clamp: Clamp,
+    /// Round to fp16 before storing (kernels with a vector fp16 conversion only; see
+    /// `Isa::rounds_in_kernel`).
+    pub round: bool,
+}
+
+/// One full `mr × nr` tile.
+///
+/// Contract: `b` points at Σ`segments.len` × `nr` readable values (the k-block of one packed
+/// panel); `c[r]` for r < mr points at `nr` writable values, rows not overlapping; when
+/// `accumulate` is set those values are the partial sums of earlier blocks and are added to.
+#[derive(Debug)]
+pub(crate) struct TileJob<'a> {
+    /// Reduction runs, in k order.
+    pub segments: &'a [Segment],
+    /// Packed right-hand panel, at this block's first k.
+    pub b: *const f32,
+    /// Output row pointers.
+    pub c: [*mut f32; MAX_MR],
+    /// Add to what `c` holds instead of overwriting it.
+    pub accumulate: bool,
+    /// Present on the last block only.
+    pub finish: Option<Finish>,
+}

@@ -1,0 +1,80 @@
+//! Plain-Rust micro-kernels for CPUs without one of our SIMD families: 4×8 tiles over fixed-size
+//! arrays, which compilers vectorise with whatever the target has. Rounding to fp16 is left to
+//! the driver.
+
+use super::job::{Clamp, TileJob};
+
+/// Tile rows.
+const MR: usize = 4;
+/// Tile columns.
+const NR: usize = 8;
+
+/// Computes one full 4×8 tile (see [`TileJob`] for the pointer contract).
+///
+/// # Safety
+/// `job` satisfies the [`TileJob`] contract with mr = 4, nr = 8.
+pub(crate) unsafe fn tile(job: &TileJob) {
+    let mut acc = [[0.0f32; NR]; MR];
+    let mut b = job.b;
+    for seg in job.segments {
+        for k in 0..seg.len {
+            // SAFETY: k < seg.len and every row pointer has seg.len readable values; b has 8
+            // per reduction step (TileJob contract).
+            let bk: [f32; NR] = unsafe { *(b as *const [f32; NR]) };
+            b = b.wrapping_add(NR);
+            for (row, &start) in acc.iter_mut().zip(&seg.rows[..MR]) {
+                // SAFETY: as above.
+                let a = unsafe { *start.add(k) };
+                row.iter_mut().zip(&bk).for_each(|(c, &b)| *c = a.mul_add(b, *c));
+            }
+        }
+    }
+    for (r, row) in acc.iter_mut().enumerate() {
+        // SAFETY: c[r] has 8 writable (and, when accumulating, readable) values, rows disjoint;
+        // the bias, when not null, has 8 readable values (TileJob contract).
+        let dst = unsafe { &mut *(job.c[r] as *mut [f32; NR]) };
+        if job.accumulate {
+            row.iter_mut().zip(dst.iter()).for_each(|(v, d)| *v += d);
+        }
+        if let Some(finish) = job.finish {
+            if !finish.bias.is_null() {
+                // SAFETY: as above.
+                let bias = unsafe { &*(finish.bias as *const [f32; NR]) };
+                row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
+            }
+            row.iter_mut().for_each(|v| *v = finish.clamp.apply(*v));
+        }
+        *dst = *row;
+    }
+}
+
+/// `out[0..8] = Σ_k x[k] · panel[k][0..8]`.
+///
+/// # Safety
+/// `x` has `k` readable values, `panel` 8·k, `out` 8 writable.
+pub(crate) unsafe fn dot_panel(k: usize, x: *const f32, panel: *const f32, out: *mut f32) {
+    let mut acc = [[0.0f32; NR]; 4];
+    for step in 0..k {
+        // SAFETY: step < k (contract above).
+        let (a, p) = unsafe { (*x.add(step), *(panel.add(NR * step) as *const [f32; NR])) };
+        acc[step % 4].iter_mut().zip(&p).for_each(|(c, &b)| *c = a.mul_add(b, *c));
+    }
+    // SAFETY: out has 8 writable values (contract above).
+    let out = unsafe { &mut *(out as *mut [f32; NR]) };
+    for (n, o) in out.iter_mut().enumerate() {
+        *o = (acc[0][n] + acc[2][n]) + (acc[1][n] + acc[3][n]);
+    }
+}
+
+impl Clamp {
+    /// The activation on one value, as the vector kernels compute it.
+    pub(crate) fn apply(self, v: f32) -> f32 {
+        match self {
+            Clamp::None => v,
+            Clamp::Relu => v.max(0.0),
+            Clamp::ReluX(cap) => v.max(0.0).min(cap),
+            Clamp::Leaky(slope) if v < 0.0 => v * slope,
+            Clamp::Leaky(_) => v,
+        }
+    }
+}
