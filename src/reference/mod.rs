@@ -8,6 +8,10 @@
 //! output are rounded to fp16 when stored; arithmetic inside a stage is f32. [`Precision::Fp32`]
 //! stores without rounding. Weights are fp16 in the blob either way.
 //! Where the firmware's semantics are unknown, the choices are listed in [`semantics`].
+//!
+//! Speed: convolution and fully-connected weights are packed once, when the executor is built,
+//! into the panel layout of the CPU's micro-kernels ([`kernels`]); those stages then store
+//! their results with bias, activation and fp16 rounding fused into the product.
 
 pub mod arena;
 pub mod kernels;
@@ -22,8 +26,9 @@ use crate::blob::{Arena, Blob, BlobError, BlobErrorKind, Location, StageType};
 use crate::error::{Error, Result};
 
 use arena::{Arenas, View};
+use kernels::{Epilogue, PackedB};
 pub use limits::Limits;
-use ops::elementwise::{self, bias_activation};
+use ops::elementwise::{self, bias_activation, Activation};
 use ops::{conv, deconv, depthwise, fc, layout, lrn, pool, softmax};
 use plan::{ArenaSizes, Kernel, Step};
 
@@ -76,7 +81,6 @@ struct Scratch {
     input: Vec<f32>,
     output: Vec<f32>,
     second: Vec<f32>,
-    columns: Vec<f32>,
 }
 
 impl Executor {
@@ -110,9 +114,12 @@ impl Executor {
             work: (layout.work_bytes / 2 + guard) as usize,
             blob: blob.data.len() / 2,
         };
-        let steps = plan::plan(blob, &sizes, limits)?;
+        let mut steps = plan::plan(blob, &sizes, limits)?;
         let input_view = View::of(input, Arena::Input);
         let arenas = Arenas::new(sizes.input, sizes.output, sizes.work, crate::fp16::decode(&blob.data));
+        for step in &mut steps {
+            step.packed = pack_weights(step, &arenas.blob);
+        }
         Ok(Executor {
             steps,
             arenas,
@@ -140,8 +147,9 @@ impl Executor {
     }
 
     /// Bytes this executor holds at most while running: its arenas, decoded data section and
-    /// plan (all held now), plus the largest buffer of each kind a stage gathers or computes
-    /// into (input, second operand, output, im2col block), which it keeps between inferences.
+    /// plan and packed weights (all held now), plus the largest buffer of each kind a stage
+    /// gathers or computes into (input, second operand, output) and the kernels' per-thread
+    /// tables, which are kept between inferences.
     /// Not counted: the caller's input and the [`Inference`] output copy.
     pub fn memory_bound(&self) -> u64 {
         let arenas: usize =
@@ -153,13 +161,10 @@ impl Executor {
             _ => 0,
         });
         let output = largest(&|s| s.out_shape.len());
-        let columns = largest(&|s| match &s.kernel {
-            Kernel::Conv { window, .. } => conv::scratch_len(s.in_shape, window, s.out_shape),
-            _ => 0,
-        });
         let plan: usize = self.steps.iter().map(|s| std::mem::size_of::<Step>() + s.name.len()).sum();
-        let values = arenas + gathered + second + output + columns;
-        (values * std::mem::size_of::<f32>() + plan) as u64
+        let packed: usize = self.steps.iter().filter_map(|s| s.packed.as_ref()).map(PackedB::heap_bytes).sum();
+        let values = arenas + gathered + second + output;
+        (values * std::mem::size_of::<f32>() + plan + packed + kernels::scratch_bytes()) as u64
     }
 
     /// Runs one inference on a dense HWC input of [`Executor::input_shape`].
@@ -185,8 +190,8 @@ impl Executor {
         let mut stage_times = Vec::with_capacity(self.steps.len());
         for step in &self.steps {
             let started = Instant::now();
-            run_step(step, &self.arenas, &mut self.scratch);
-            if round {
+            let finished = run_step(step, &self.arenas, &mut self.scratch, round);
+            if round && !finished {
                 crate::fp16::round(&mut self.scratch.output);
             }
             self.arenas.scatter(&step.output, &self.scratch.output, false);
@@ -202,14 +207,33 @@ impl Executor {
     }
 }
 
-/// Gathers a step's operands, computes into `scratch.output`, applies bias and activation.
-/// A dense input is read in place; only strided views are copied out.
-fn run_step(step: &Step, arenas: &Arenas, scratch: &mut Scratch) {
-    let Scratch { input: gathered, output, second, columns } = scratch;
+/// Packs a convolution's or fully-connected layer's weights for the kernels, with the bias
+/// when it is one value per output column (always for convolutions).
+fn pack_weights(step: &Step, blob: &[f32]) -> Option<PackedB> {
+    let bias = step.bias.as_ref().map(|r| &blob[r.clone()]);
+    match &step.kernel {
+        Kernel::Conv { weights, window } => {
+            let taps = window.kernel[0] * window.kernel[1] * step.in_shape.channels;
+            Some(conv::pack(&blob[weights.clone()], taps, step.out_shape.channels, bias))
+        }
+        Kernel::FullyConnected { weights, outputs } => {
+            let bias = bias.filter(|_| step.out_shape.channels == *outputs);
+            Some(fc::pack(&blob[weights.clone()], step.in_shape.len(), *outputs, bias))
+        }
+        _ => None,
+    }
+}
+
+/// Gathers a step's operands and computes into `scratch.output`, with bias and activation. A
+/// dense input is read in place; only strided views are copied out. Returns true when the
+/// kernel also rounded the stored values to fp16 as `round` asks (the fused epilogue), so the
+/// caller need not.
+fn run_step(step: &Step, arenas: &Arenas, scratch: &mut Scratch, round: bool) -> bool {
+    let Scratch { input: gathered, output, second } = scratch;
     if step.out_shape.is_empty() {
         // Nothing to compute; the kernels' loops over the other dimensions would still run.
         output.clear();
-        return;
+        return false;
     }
     let input: &[f32] = if step.input.is_dense() {
         &arenas.slice(step.input.arena)[step.input.offset..step.input.offset + step.input.len()]
@@ -217,24 +241,41 @@ fn run_step(step: &Step, arenas: &Arenas, scratch: &mut Scratch) {
         arenas.gather(&step.input, gathered);
         gathered
     };
-    output.clear();
-    output.reserve_exact(step.out_shape.len());
-    output.resize(step.out_shape.len(), 0.0);
     let blob = &arenas.blob;
     let (in_shape, out_shape) = (step.in_shape, step.out_shape);
     let channels = out_shape.channels;
+    if let Some(packed) = &step.packed {
+        // The product overwrites every value, so the buffer needs no zeroing. The bias is in
+        // the packed weights unless it is not one per output column (checked at packing).
+        output.reserve_exact(out_shape.len().saturating_sub(output.len()));
+        output.resize(out_shape.len(), 0.0);
+        let fused = step.bias.is_none() || packed.bias().is_some();
+        let epilogue = match fused {
+            true => Epilogue { activation: step.activation, round_fp16: round },
+            false => Epilogue { activation: Activation::None, round_fp16: false },
+        };
+        match &step.kernel {
+            Kernel::Conv { window, .. } => conv::conv2d(input, in_shape, packed, window, out_shape, output, epilogue),
+            _ => fc::fully_connected(input, packed, output, epilogue),
+        }
+        if !fused {
+            let bias = step.bias.as_ref().map(|r| &blob[r.clone()]);
+            bias_activation(output, channels, bias, step.activation);
+        }
+        return fused;
+    }
+    output.clear();
+    output.reserve_exact(out_shape.len());
+    output.resize(out_shape.len(), 0.0);
     match &step.kernel {
-        Kernel::Conv { weights, window } => {
-            conv::conv2d(input, in_shape, &blob[weights.clone()], window, out_shape, output, columns)
+        Kernel::Conv { .. } | Kernel::FullyConnected { .. } => {
+            unreachable!("stage {}: weights are packed at load", step.index)
         }
         Kernel::Depthwise { weights, window } => {
             depthwise::depthwise_conv2d(input, in_shape, &blob[weights.clone()], window, out_shape, output)
         }
         Kernel::Deconv { taps, window } => {
             deconv::deconv2d(input, in_shape, &blob[taps.clone()], window, out_shape, output)
-        }
-        Kernel::FullyConnected { weights, outputs } => {
-            fc::fully_connected(input, &blob[weights.clone()], *outputs, output)
         }
         Kernel::Pool { window, kind } => pool::pool2d(input, in_shape, window, *kind, out_shape, output),
         Kernel::Softmax => {
@@ -285,4 +326,5 @@ fn run_step(step: &Step, arenas: &Arenas, scratch: &mut Scratch) {
     }
     let bias = step.bias.as_ref().map(|r| &arenas.blob[r.clone()]);
     bias_activation(output, channels, bias, step.activation);
+    false
 }

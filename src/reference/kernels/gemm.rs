@@ -159,6 +159,12 @@ thread_local! {
     static SEGMENTS: RefCell<Vec<Segment>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Most heap bytes the products keep between calls: one segment table per thread that runs
+/// them (the pool's and the caller's), each at most ROW_TILES row tiles × KC taps long.
+pub fn scratch_bytes() -> usize {
+    (rayon::current_num_threads() + 1) * ROW_TILES * KC * std::mem::size_of::<Segment>()
+}
+
 /// `out = act(lhs · b + bias)`, rounded to fp16 if asked, over both cores.
 ///
 /// # Panics
@@ -255,6 +261,8 @@ fn run_item(
         for (index, block) in k_blocks(source.taps, source.channels).enumerate() {
             let (first, last) = (index == 0, index + 1 == block_count);
             segments.clear();
+            // Exactly what this block needs (≤ ROW_TILES × KC), so `scratch_bytes` bounds it.
+            segments.reserve_exact(rows.len().div_ceil(mr) * block.taps);
             for r0 in rows.clone().step_by(mr) {
                 let valid = mr.min(rows.end - r0);
                 for t in block.first_tap..block.first_tap + block.taps {

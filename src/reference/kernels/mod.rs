@@ -30,6 +30,6 @@ mod portable;
 #[cfg(test)]
 mod tests;
 
-pub use gemm::{gemm, gemv, ConvGeometry, Epilogue, Lhs, Output};
+pub use gemm::{gemm, gemv, scratch_bytes, ConvGeometry, Epilogue, Lhs, Output};
 pub use isa::Isa;
 pub use pack::PackedB;

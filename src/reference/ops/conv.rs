@@ -1,100 +1,60 @@
-//! Convolution (op 0) as im2col + GEMM over HWC data with HWCK weights.
+//! Convolution (op 0) over HWC data with HWCK weights, as one product on the packed-panel
+//! kernels of [`crate::reference::kernels`].
 //!
 //! Weights `[kh][kw][C][K]` are already the row-major (kh·kw·C)×K right-hand matrix, and a
 //! row of im2col in (tap row, tap column, channel) order is the matching left-hand row, so the
-//! product lands directly in HWC output. A 1×1, stride-1, unpadded convolution multiplies the
-//! input itself, without the copy.
+//! product lands directly in HWC output. The im2col matrix is never built: the kernels read
+//! each tap's channels from the input in place (zeros on the padding), and a 1×1, stride-1,
+//! unpadded convolution multiplies the input's pixel rows directly. Bias, activation and fp16
+//! rounding happen as each tile is stored.
 
-use super::gemm::matmul;
 use super::Shape;
+use crate::reference::kernels::{gemm, ConvGeometry, Epilogue, Isa, Lhs, Output, PackedB};
 use crate::window::Window;
 
-/// Largest im2col block, in f32 elements (4 MiB), unless one output pixel's taps alone are
-/// more: bounds memory; blocks of ≥ ~1000 pixels keep the GEMM as fast as one big product.
-const IM2COL_BLOCK: usize = 1 << 20;
+/// Packs `[kh][kw][C][K]` weights (`taps` = kh·kw·C rows of K) and an optional bias of K values
+/// for this CPU's kernels: done once, when the executor is built.
+pub fn pack(weights: &[f32], taps: usize, k: usize, bias: Option<&[f32]>) -> PackedB {
+    PackedB::new(Isa::best(), taps, k, weights, bias)
+}
 
-/// `out = conv(input, weights)`; `out` has `out_shape`, with `out_shape.channels` = K.
+/// `out = act(conv(input, weights) + bias)` with `epilogue`'s activation and rounding; `out` is
+/// dense HWC of `out_shape`, with `out_shape.channels` = K.
 pub fn conv2d(
     input: &[f32],
     in_shape: Shape,
-    weights: &[f32],
+    weights: &PackedB,
     window: &Window,
     out_shape: Shape,
     out: &mut [f32],
-    scratch: &mut Vec<f32>,
+    epilogue: Epilogue,
 ) {
-    let k = out_shape.channels;
-    let taps = window.kernel[0] * window.kernel[1] * in_shape.channels;
-    if is_pointwise(in_shape, window, out_shape) {
-        matmul(out_shape.pixels(), taps, k, input, weights, out);
-        return;
-    }
-    // Blocks of whole pixels, not rows: a single output row may be wider than any sane block.
-    let block = block_pixels(taps);
-    for first in (0..out_shape.pixels()).step_by(block) {
-        let pixels = block.min(out_shape.pixels() - first);
-        scratch.clear();
-        scratch.reserve_exact(pixels * taps);
-        scratch.resize(pixels * taps, 0.0);
-        im2col(input, in_shape, window, first, pixels, out_shape.cols, scratch);
-        matmul(pixels, taps, k, scratch, weights, &mut out[first * k..(first + pixels) * k]);
-    }
-}
-
-/// A 1×1, stride-1, unpadded convolution: the input itself is the left-hand matrix.
-fn is_pointwise(in_shape: Shape, window: &Window, out_shape: Shape) -> bool {
-    window.kernel == [1, 1]
+    let pixels = out_shape.pixels();
+    let pointwise = window.kernel == [1, 1]
         && window.stride == [1, 1]
         && window.pad == [0, 0]
-        && (in_shape.rows, in_shape.cols) == (out_shape.rows, out_shape.cols)
-}
-
-/// Output pixels per im2col block when each has `taps` values.
-fn block_pixels(taps: usize) -> usize {
-    (IM2COL_BLOCK / taps.max(1)).max(1)
-}
-
-/// The most values [`conv2d`] holds in its scratch buffer for these shapes: one im2col block,
-/// at most 4 MiB or one pixel's taps (none for a pointwise convolution).
-pub fn scratch_len(in_shape: Shape, window: &Window, out_shape: Shape) -> usize {
-    if is_pointwise(in_shape, window, out_shape) {
-        return 0;
-    }
-    let taps = window.kernel[0] * window.kernel[1] * in_shape.channels;
-    block_pixels(taps).min(out_shape.pixels()) * taps
-}
-
-/// Fills `columns` (pixels × taps, zero-initialised) for output pixels `[first, first + pixels)`
-/// in row-major order over an output `cols` wide.
-fn im2col(
-    input: &[f32],
-    in_shape: Shape,
-    window: &Window,
-    first: usize,
-    pixels: usize,
-    cols: usize,
-    columns: &mut [f32],
-) {
-    let c = in_shape.channels;
-    let [kh, kw] = window.kernel;
-    let taps = kh * kw * c;
-    for p in 0..pixels {
-        let (oy, ox) = ((first + p) / cols, (first + p) % cols);
-        let row = &mut columns[p * taps..][..taps];
-        for i in 0..kh {
-            let Some(iy) = window.source(0, oy, i, in_shape.rows) else { continue };
-            for j in 0..kw {
-                let Some(ix) = window.source(1, ox, j, in_shape.cols) else { continue };
-                let src = (iy * in_shape.cols + ix) * c;
-                row[(i * kw + j) * c..][..c].copy_from_slice(&input[src..src + c]);
-            }
-        }
-    }
+        && (in_shape.rows, in_shape.cols) == (out_shape.rows, out_shape.cols);
+    let lhs = if pointwise {
+        Lhs::Rows { data: input, rows: pixels, stride: in_shape.channels }
+    } else {
+        let geometry = ConvGeometry {
+            input: in_shape.to_array(),
+            output: [out_shape.rows, out_shape.cols],
+            kernel: window.kernel,
+            stride: window.stride,
+            pad: window.pad,
+            dilation: window.dilation,
+        };
+        Lhs::Conv { input, geometry }
+    };
+    let target = Output { data: out, offset: 0, cols: pixels.max(1), pixel_stride: out_shape.channels, row_stride: 0 };
+    gemm(&lhs, weights, target, epilogue);
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::reference::ops::elementwise::Activation;
     use crate::reference::ops::testing::{assert_close, random};
 
     /// The definition, seven loops deep.
@@ -145,7 +105,8 @@ pub(crate) mod tests {
             let x = random(s.len(), seed as u64);
             let wt = random(kernel[0] * kernel[1] * c * k, 100 + seed as u64);
             let mut out = vec![0.0; o.len()];
-            conv2d(&x, s, &wt, &win, o, &mut out, &mut Vec::new());
+            let packed = pack(&wt, kernel[0] * kernel[1] * c, k, None);
+            conv2d(&x, s, &packed, &win, o, &mut out, Epilogue { activation: Activation::None, round_fp16: false });
             assert_close(&out, &naive_conv(&x, s, &wt, &win, o), 1e-5, &format!("case {seed}"));
         }
     }

@@ -10,7 +10,6 @@ pub mod deconv;
 pub mod depthwise;
 pub mod elementwise;
 pub mod fc;
-pub mod gemm;
 pub mod layout;
 pub mod lrn;
 pub mod pool;

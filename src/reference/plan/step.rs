@@ -228,6 +228,7 @@ impl Planner<'_> {
             out_shape,
             bias,
             activation,
+            packed: None,
         })
     }
 }
