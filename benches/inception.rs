@@ -1,69 +1,245 @@
-//! Inception V3 (299×299, batch 1, fp16 mode) on the CPU reference, against TensorFlow's CPU
-//! latency for the same network measured in the same run (benches/tf_inception.py).
+//! The CPU reference against the best CPU runtimes, in one run: Inception V3 (299×299, batch 1)
+//! on ncs with fp16 and fp32 storage, TensorFlow and ONNX Runtime (2 threads) running the same
+//! network (benches/peers_inception.py), interleaved round by round so the machine's load hits
+//! every side alike; the real small blobs in `../shared/graphs` on ncs; and the peak RSS of
+//! `ncs run` on Inception V3.
 //!
-//! Run: `cargo bench --bench inception` (NCS_BENCH_RUNS=N to change the 30 timed runs).
-//! Prints the median latency, GFLOP/s, the ratio to TensorFlow, and the per-stage profile.
+//! Run: `sh benches/peers_setup.sh` once (a venv in target/peers-venv with TensorFlow, ONNX
+//! Runtime and tf2onnx; without it the peers are skipped with a note), then
+//! `cargo bench --bench inception`. `NCS_BENCH_RUNS` (default 20) timed runs per side and round,
+//! `NCS_BENCH_ROUNDS` (default 2) rounds, `NCS_PEERS_PYTHON` to use another Python. Prints each
+//! round's medians and ratios, the median over rounds, and the per-stage profile.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ncs::graph::networks::inception_v3::{inception_v3, inception_v3_input};
+use ncs::blob;
+use ncs::graph::networks::inception_v3::{inception_v3, inception_v3_input, INPUT_SIZE};
 use ncs::graph::GraphStats;
+use ncs::reference::kernels::Isa;
 use ncs::reference::{Executor, Precision};
 
-fn main() {
-    let runs: usize = std::env::var("NCS_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(30);
-    let blob = inception_v3(1011).expect("build Inception V3");
-    let stats = GraphStats::of(&blob);
-    let names: Vec<String> = blob.stages.iter().map(|s| s.name_text()).collect();
-    let mut exec = Executor::new(&blob, Precision::Fp16).expect("plan");
-    drop(blob);
-    let input = inception_v3_input(1011);
+/// Peak RSS target of `ncs run` on Inception V3 (issue 15).
+const RSS_TARGET_MIB: f64 = 250.0;
 
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Median wall time in ms of `runs` inferences after 3 warm-up ones, and the summed stage times.
+fn time_ncs(exec: &mut Executor, input: &[f32], runs: usize) -> (f64, Vec<Duration>) {
     for _ in 0..3 {
-        exec.run(&input).expect("run");
+        exec.run(input).expect("run");
     }
     let mut totals = Vec::with_capacity(runs);
-    let mut per_stage = vec![Duration::ZERO; names.len()];
+    let mut stages = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        let result = exec.run(&input).expect("run");
-        totals.push(t.elapsed());
-        per_stage.iter_mut().zip(&result.stage_times).for_each(|(a, b)| *a += *b);
+        let result = exec.run(input).expect("run");
+        totals.push(t.elapsed().as_secs_f64() * 1e3);
+        stages.resize(result.stage_times.len(), Duration::ZERO);
+        stages.iter_mut().zip(&result.stage_times).for_each(|(a, b)| *a += *b);
     }
-    totals.sort();
-    let median = totals[runs / 2].as_secs_f64() * 1e3;
+    (median(totals), stages)
+}
+
+/// The peers' process: asked for N runs, it answers with TensorFlow's and ONNX Runtime's medians.
+struct Peers {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Peers {
+    /// Starts benches/peers_inception.py, or says why the peers are skipped.
+    fn start(onnx_path: &Path) -> Result<(Peers, String), String> {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let venv = manifest.join("target/peers-venv/bin/python");
+        let python = std::env::var_os("NCS_PEERS_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
+            if venv.exists() {
+                venv
+            } else {
+                PathBuf::from("python3")
+            }
+        });
+        let mut child = Command::new(&python)
+            .arg(manifest.join("benches/peers_inception.py"))
+            .arg(onnx_path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", python.display()))?;
+        let stdin = child.stdin.take().expect("piped");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).map_err(|e| e.to_string())?;
+        if let Some(reason) = line.strip_prefix("skip ") {
+            let _ = child.wait();
+            return Err(reason.trim().to_string());
+        }
+        if !line.starts_with("ready ") {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("peer script failed ({}); see its stderr above", line.trim()));
+        }
+        Ok((Peers { child, stdin, stdout }, line["ready ".len()..].trim().to_string()))
+    }
+
+    /// TensorFlow's and (when installed) ONNX Runtime's median ms over `runs` runs.
+    fn measure(&mut self, runs: usize) -> Option<(f64, Option<f64>)> {
+        writeln!(self.stdin, "{runs}").ok()?;
+        self.stdin.flush().ok()?;
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).ok()?;
+        let field = |name: &str| {
+            let mut words = line.split_whitespace();
+            words.position(|w| w == name)?;
+            words.next()?.parse::<f64>().ok()
+        };
+        Some((field("tf_median_ms")?, field("ort_median_ms")))
+    }
+}
+
+impl Drop for Peers {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Peak RSS in MiB of `ncs run` on the Inception V3 blob, through GNU time (`None` without it).
+fn ncs_run_peak_rss(dir: &Path) -> Option<f64> {
+    let graph = dir.join("inception_v3.graph");
+    let input = dir.join("input.npy");
+    std::fs::write(&graph, blob::write(&inception_v3(1011).expect("build")).expect("write")).expect("save graph");
+    let n = INPUT_SIZE as usize;
+    ncs::npy::write_f32(&input, &[n, n, 3], &inception_v3_input(1011)).expect("save input");
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "peak_rss_kib %M"])
+        .arg(env!("CARGO_BIN_EXE_ncs"))
+        .arg("run")
+        .arg(&graph)
+        .arg("--input")
+        .arg(&input)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    let kib: f64 = text.lines().find_map(|l| l.strip_prefix("peak_rss_kib ")?.trim().parse().ok())?;
+    out.status.success().then_some(kib / 1024.0)
+}
+
+/// Median ms of the real small blobs on ncs (fp16 storage), with their input zero.
+fn small_graphs(runs: usize) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/graphs");
+    println!("\nreal mvNCCompile blobs ({}), ncs fp16, median of {runs} runs:", dir.display());
+    for name in ["mnist.graph", "hsinm_mnist.graph", "ncs_test.graph", "deeppicar.graph", "conv_regression.graph"] {
+        let Ok(bytes) = std::fs::read(dir.join(name)) else {
+            println!("  {name}: not found, skipped");
+            continue;
+        };
+        let parsed = blob::parse(&bytes).expect("parse");
+        let mut exec = Executor::new(&parsed, Precision::Fp16).expect("plan");
+        let [h, w, c] = exec.input_shape();
+        let input = vec![0.5f32; (h * w * c) as usize];
+        let (ms, _) = time_ncs(&mut exec, &input, runs);
+        let macs = GraphStats::of(&parsed).macs;
+        println!("  {name:24} {ms:9.3} ms  {:6.1} GFLOP/s", 2.0 * macs as f64 / 1e9 / (ms / 1e3));
+    }
+}
+
+fn main() {
+    let runs = env_usize("NCS_BENCH_RUNS", 20).max(1);
+    let rounds = env_usize("NCS_BENCH_ROUNDS", 2).max(1);
+    let graph = inception_v3(1011).expect("build Inception V3");
+    let stats = GraphStats::of(&graph);
+    let names: Vec<String> = graph.stages.iter().map(|s| s.name_text()).collect();
+    let mut fp16 = Executor::new(&graph, Precision::Fp16).expect("plan");
+    let mut fp32 = Executor::new(&graph, Precision::Fp32).expect("plan");
+    drop(graph);
+    let input = inception_v3_input(1011);
     let gflop = 2.0 * stats.macs as f64 / 1e9;
     println!(
-        "Inception V3, fp16 mode, {runs} runs: median {median:.2} ms, min {:.2} ms, {:.0} GFLOP/s ({gflop:.2} GFLOP)",
-        totals[0].as_secs_f64() * 1e3,
-        gflop / (median / 1e3)
+        "Inception V3 ({gflop:.2} GFLOP), kernels {} (this CPU has {:?}), {} threads",
+        Isa::best(),
+        Isa::available(),
+        rayon::current_num_threads()
     );
 
-    let tf = Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/tf_inception.py"))
-        .arg(runs.to_string())
-        .output();
-    match tf.ok().filter(|o| o.status.success()).and_then(|o| String::from_utf8(o.stdout).ok()) {
-        Some(text) => {
-            let tf_ms: Option<f64> = text.split_whitespace().nth(1).and_then(|v| v.parse().ok());
-            match tf_ms {
-                Some(tf_ms) => println!(
-                    "TensorFlow ({}) median {tf_ms:.2} ms; ncs / TF = {:.2} (target <= 0.90)",
-                    text.split_whitespace().nth(3).unwrap_or("?"),
-                    median / tf_ms
-                ),
-                None => println!("TensorFlow output not understood: {text}"),
-            }
+    let work = std::env::temp_dir().join(format!("ncs-bench-inception-{}", std::process::id()));
+    std::fs::create_dir_all(&work).expect("temp dir");
+    let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/peers/inception_v3.onnx");
+    let mut peers = match Peers::start(&cache) {
+        Ok((peers, about)) => {
+            println!("peers: {about}");
+            Some(peers)
         }
-        None => println!("TensorFlow not available (pip install tensorflow-cpu) - no ratio"),
+        Err(reason) => {
+            println!("peers skipped: {reason}");
+            None
+        }
+    };
+
+    let mut rows: Vec<[Option<f64>; 4]> = Vec::new();
+    let mut profile = Vec::new();
+    for round in 1..=rounds {
+        let (ms16, stages) = time_ncs(&mut fp16, &input, runs);
+        let (ms32, _) = time_ncs(&mut fp32, &input, runs);
+        profile = stages;
+        let (tf, ort) = match peers.as_mut().and_then(|p| p.measure(runs)) {
+            Some((tf, ort)) => (Some(tf), ort),
+            None => (None, None),
+        };
+        let ratio = |ours: f64, theirs: Option<f64>| theirs.map_or("-".into(), |t| format!("{:.2}", ours / t));
+        println!(
+            "round {round}: ncs fp16 {ms16:.1} ms ({:.0} GFLOP/s), ncs fp32 {ms32:.1} ms, TF {}, ORT {}; \
+             fp16/TF {}, fp16/ORT {}",
+            gflop / (ms16 / 1e3),
+            tf.map_or("-".into(), |t| format!("{t:.1} ms")),
+            ort.map_or("-".into(), |t| format!("{t:.1} ms")),
+            ratio(ms16, tf),
+            ratio(ms16, ort),
+        );
+        rows.push([Some(ms16), Some(ms32), tf, ort]);
+    }
+    drop(peers);
+    let column = |i: usize| {
+        let values: Vec<f64> = rows.iter().filter_map(|r| r[i]).collect();
+        (!values.is_empty()).then(|| median(values))
+    };
+    let [ms16, ms32, tf, ort] = [0, 1, 2, 3].map(column);
+    let (ms16, ms32) = (ms16.expect("measured"), ms32.expect("measured"));
+    println!("\nmedian over {rounds} rounds of {runs}-run medians:");
+    println!("  ncs fp16 {ms16:.1} ms ({:.0} GFLOP/s), ncs fp32 {ms32:.1} ms", gflop / (ms16 / 1e3));
+    match tf {
+        Some(tf) => println!("  TensorFlow {tf:.1} ms: ncs fp16 / TF = {:.2} (target <= 0.80)", ms16 / tf),
+        None => println!("  TensorFlow: not measured"),
+    }
+    match ort {
+        Some(ort) => println!("  ONNX Runtime {ort:.1} ms: ncs fp16 / ORT = {:.2} (target <= 1.00)", ms16 / ort),
+        None => println!("  ONNX Runtime: not measured"),
     }
 
+    match ncs_run_peak_rss(&work) {
+        Some(mib) => println!("\npeak RSS of `ncs run` on Inception V3: {mib:.1} MiB (target <= {RSS_TARGET_MIB} MiB)"),
+        None => println!("\npeak RSS not measured (needs GNU time at /usr/bin/time)"),
+    }
+    let _ = std::fs::remove_dir_all(&work);
+
+    small_graphs(runs);
+
     let mut order: Vec<usize> = (0..names.len()).collect();
-    order.sort_by(|&a, &b| per_stage[b].cmp(&per_stage[a]));
-    println!("\nslowest stages (mean ms, GFLOP/s):");
+    order.sort_by(|&a, &b| profile[b].cmp(&profile[a]));
+    println!("\nslowest stages, last fp16 round (mean ms, GFLOP/s):");
     for &i in order.iter().take(15) {
-        let ms = per_stage[i].as_secs_f64() * 1e3 / runs as f64;
+        let ms = profile[i].as_secs_f64() * 1e3 / runs as f64;
         let gf = 2.0 * stats.stages[i].macs as f64 / 1e9 / (ms / 1e3);
         println!("{ms:8.3}  {gf:6.0}  {}", names[i]);
     }

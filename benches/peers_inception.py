@@ -7,9 +7,10 @@ same function converted by tf2onnx (cached at the path given as the first argume
 conversion takes about a minute), with 2 intra-op threads. The process stays up so the Rust side
 can interleave rounds with its own: it prints one `ready ...` line, then answers every line `N`
 read from stdin with `tf_median_ms <ms> ort_median_ms <ms>` (medians of N runs each, after
-warm-up), and exits at end of input.
+warm-up), and exits at end of input. Without TensorFlow it prints one `skip <reason>` line and
+exits 0; without ONNX Runtime or tf2onnx it measures TensorFlow alone (no `ort_median_ms`).
 
-    pip install tensorflow-cpu onnxruntime tf2onnx numpy
+    sh benches/peers_setup.sh     # or: pip install tensorflow-cpu onnxruntime tf2onnx numpy
 """
 import os
 import sys
@@ -19,9 +20,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "data"))
 
-import numpy as np  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-import tensorflow as tf  # noqa: E402
+try:
+    import numpy as np
+    import tensorflow as tf
+except ImportError as e:
+    print(f"skip TensorFlow not installed ({e.name}); run sh benches/peers_setup.sh", flush=True)
+    sys.exit(0)
+try:
+    import onnxruntime as ort
+    import tf2onnx
+except ImportError as e:
+    ort, tf2onnx, ORT_MISSING = None, None, e.name
+else:
+    ORT_MISSING = None
 
 import gen_tf_reference as ref  # noqa: E402
 
@@ -42,26 +53,24 @@ def forward(inp):
     return tf.nn.softmax(ref.inception_v3_body(inp, w))
 
 
-if not os.path.exists(ONNX_PATH):
-    import tf2onnx
-
-    model, _ = tf2onnx.convert.from_function(forward, input_signature=SIGNATURE, opset=17)
-    os.makedirs(os.path.dirname(ONNX_PATH), exist_ok=True)
-    with open(ONNX_PATH + ".tmp", "wb") as f:
-        f.write(model.SerializeToString())
-    os.replace(ONNX_PATH + ".tmp", ONNX_PATH)
-
-options = ort.SessionOptions()
-options.intra_op_num_threads = THREADS
-options.inter_op_num_threads = 1
-session = ort.InferenceSession(ONNX_PATH, options, providers=["CPUExecutionProvider"])
-feed = {session.get_inputs()[0].name: x}
 x_tf = tf.constant(x)
-
 tf_probs = forward(x_tf).numpy()
-ort_probs = session.run(None, feed)[0]
-# A wrong conversion must not pass as a fast one.
-assert np.abs(tf_probs - ort_probs).max() < 1e-4, "ONNX Runtime disagrees with TensorFlow"
+session = None
+if ort is not None:
+    if not os.path.exists(ONNX_PATH):
+        model, _ = tf2onnx.convert.from_function(forward, input_signature=SIGNATURE, opset=17)
+        os.makedirs(os.path.dirname(ONNX_PATH), exist_ok=True)
+        with open(ONNX_PATH + ".tmp", "wb") as f:
+            f.write(model.SerializeToString())
+        os.replace(ONNX_PATH + ".tmp", ONNX_PATH)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = THREADS
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(ONNX_PATH, options, providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: x}
+    ort_probs = session.run(None, feed)[0]
+    # A wrong conversion must not pass as a fast one.
+    assert np.abs(tf_probs - ort_probs).max() < 1e-4, "ONNX Runtime disagrees with TensorFlow"
 
 
 def median_ms(fn, runs):
@@ -75,13 +84,17 @@ def median_ms(fn, runs):
     return float(np.median(times))
 
 
-print(
-    f"ready tf_version {tf.__version__} ort_version {ort.__version__} ort_threads {THREADS}"
-    f" max_abs_tf_vs_ort {float(np.abs(tf_probs - ort_probs).max()):.3g}",
-    flush=True,
-)
+about = f"ready tf_version {tf.__version__}"
+if session is not None:
+    about += f" ort_version {ort.__version__} ort_threads {THREADS}"
+    about += f" max_abs_tf_vs_ort {float(np.abs(tf_probs - ort_probs).max()):.3g}"
+else:
+    about += f" (ONNX Runtime skipped: {ORT_MISSING} not installed)"
+print(about, flush=True)
 for line in sys.stdin:
     runs = int(line)
     tf_ms = median_ms(lambda: forward(x_tf).numpy(), runs)
-    ort_ms = median_ms(lambda: session.run(None, feed), runs)
-    print(f"tf_median_ms {tf_ms:.3f} ort_median_ms {ort_ms:.3f}", flush=True)
+    answer = f"tf_median_ms {tf_ms:.3f}"
+    if session is not None:
+        answer += f" ort_median_ms {median_ms(lambda: session.run(None, feed), runs):.3f}"
+    print(answer, flush=True)
