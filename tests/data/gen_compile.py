@@ -4,6 +4,10 @@
     pip install tensorflow-cpu numpy
     python3 tests/data/gen_compile.py ops                 # tests/data/compile/ops/*.pb + expected outputs
     python3 tests/data/gen_compile.py freeze META CKPT OUTPUT OUT.pb   # a checkpoint into a frozen pb
+    pip install tf_slim tf_keras
+    python3 tests/data/gen_compile.py inception [OUT.pb]  # TF-Slim Inception V3, frozen (not committed,
+                                                          # default target/compile/inception_v3_slim.pb)
+                                                          # + TF's top-5 on real photos (committed)
 
 `ops`: one small frozen graph per op the compiler lowers, built by TensorFlow itself (TF1 graph
 mode, as users froze models for mvNCCompile), with TensorFlow's output on a fixed input. The
@@ -236,10 +240,97 @@ def freeze(meta, ckpt, output, out_path):
     print(out_path, len(frozen.node), "nodes")
 
 
+INCEPTION_PB = os.path.join(HERE, "..", "..", "target", "compile", "inception_v3_slim.pb")
+INCEPTION_TOP5 = os.path.join(HERE, "compile", "inception_v3_top5.json")
+# PNGs only: ncs's slim-eval preprocessing matches TF's to 1e-5 on them (tests/preprocess.rs);
+# JPEG decoders differ by up to 0.035.
+INCEPTION_PHOTOS = ["chelsea.png", "rocket_portrait.png", "chelsea_grey.png"]
+INCEPTION_SEED = 3000
+
+
+def slim_eval(path, size=299):
+    """The slim eval preprocessing, as tests/data/gen_preprocess.py (and ncs's Scheme::SlimEval)."""
+    image = tf.io.decode_png(tf.io.read_file(path), channels=3)
+    image = tf.image.convert_image_dtype(image, tf.float32)
+    image = tf.image.central_crop(image, central_fraction=0.875)
+    image = tf1.image.resize_bilinear(image[None], [size, size], align_corners=False)[0]
+    return ((image - 0.5) * 2.0).numpy()
+
+
+def inception(out_path):
+    """tf_slim's inception_v3 as users froze it for mvNCCompile: 1001 classes, eval mode, the
+    usual arg scope (fused batch norm without gamma, epsilon 1e-3), real batch-norm nodes with
+    seeded moving statistics, frozen at InceptionV3/Predictions/Softmax.
+
+    Weights are He-scaled normals (a network of 94 convolutions keeps its activations in range,
+    as a trained one does, so fp16 storage neither overflows nor flattens the softmax)."""
+    import json
+
+    try:  # tf_slim's layers come from tf_keras, which moved them under src/ in TF 2.16+
+        import tf_keras.legacy_tf_layers  # noqa: F401
+    except ImportError:
+        import tf_keras.src.legacy_tf_layers as legacy
+
+        sys.modules["tf_keras.legacy_tf_layers"] = legacy
+    from tf_slim.nets import inception_v3 as slim_inception
+
+    import tf_slim as slim
+
+    images = [slim_eval(os.path.join(HERE, "photos", name)) for name in INCEPTION_PHOTOS]
+    rng = np.random.default_rng(INCEPTION_SEED)
+    g = tf1.Graph()
+    with g.as_default():
+        x = tf1.placeholder(tf.float32, (1, 299, 299, 3), name="input")
+        with slim.arg_scope(slim_inception.inception_v3_arg_scope()):
+            slim_inception.inception_v3(x, num_classes=1001, is_training=False)
+        output = "InceptionV3/Predictions/Softmax"
+        with tf1.Session(graph=g) as sess:
+            for v in tf1.global_variables():
+                shape = v.shape.as_list()
+                name = v.op.name
+                if name.endswith("moving_mean"):
+                    value = rng.uniform(-0.05, 0.05, shape)
+                elif name.endswith("moving_variance"):
+                    value = rng.uniform(0.5, 1.5, shape)
+                elif name.endswith("beta"):
+                    value = rng.uniform(-0.02, 0.02, shape)
+                elif name.endswith("biases"):
+                    value = rng.uniform(-0.01, 0.01, shape)
+                elif name.endswith("weights"):
+                    fan_in = int(np.prod(shape[:-1]))
+                    value = rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)
+                else:
+                    sys.exit(f"unexpected variable {name}")
+                v.load(value.astype(np.float32), sess)
+            frozen = tf1.graph_util.convert_variables_to_constants(sess, g.as_graph_def(), [output])
+    os.makedirs(os.path.dirname(out_path), exist_ok=True)
+    with open(out_path, "wb") as f:
+        f.write(frozen.SerializeToString())
+    ops = sorted({n.op for n in frozen.node})
+    print(out_path, len(frozen.node), "nodes:", ", ".join(ops))
+    g2 = tf1.Graph()
+    with g2.as_default():
+        tf1.import_graph_def(frozen, name="")
+        with tf1.Session(graph=g2) as sess:
+            expected = {}
+            for name, image in zip(INCEPTION_PHOTOS, images):
+                p = sess.run(output + ":0", {"input:0": image[None]}).reshape(-1)
+                top = np.argsort(-p, kind="stable")[:6]
+                expected[name] = {"top5": [int(i) for i in top[:5]], "probabilities": [float(p[i]) for i in top[:5]]}
+                gaps = np.diff(p[top]) / p[top[0]]
+                print(f"{name}: top-5 {top[:5].tolist()} p {np.round(p[top[:5]], 4).tolist()}"
+                      f" smallest gap {np.abs(gaps).min():.2e} of p1")
+    with open(INCEPTION_TOP5, "w") as f:
+        json.dump({"seed": INCEPTION_SEED, "output": output, "photos": expected}, f, indent=1)
+        f.write("\n")
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "ops"
     if command == "ops":
         ops(set(sys.argv[2:]))
+    elif command == "inception":
+        inception(sys.argv[2] if len(sys.argv) > 2 else INCEPTION_PB)
     elif command == "freeze":
         freeze(*sys.argv[2:6])
     else:
