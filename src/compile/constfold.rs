@@ -91,11 +91,18 @@ impl Front<'_> {
         }
         let consts: Vec<Rc<Constant>> =
             inputs.iter().map(|t| self.constant(t).map(|c| c.expect("checked"))).collect::<CompileResult<_>>()?;
+        let is_binary =
+            matches!(op, "Add" | "AddV2" | "Sub" | "Mul" | "RealDiv" | "Div" | "Maximum" | "Minimum" | "FloorDiv");
+        // What the result can hold, charged before it is computed.
+        let bound = if is_binary && consts.len() == 2 {
+            broadcast(&consts[0].shape, &consts[1].shape)?.iter().product::<usize>()
+        } else {
+            consts.iter().map(|c| c.len()).sum()
+        };
+        self.charge_folded(bound as u64)?;
         let node = &self.g.nodes[n];
         let folded = match op {
-            "Add" | "AddV2" | "Sub" | "Mul" | "RealDiv" | "Div" | "Maximum" | "Minimum" | "FloorDiv" => {
-                binary(op, &consts[0], &consts[1])?
-            }
+            _ if is_binary => binary(op, &consts[0], &consts[1])?,
             "Rsqrt" | "Sqrt" | "Neg" | "Reciprocal" | "Square" => unary(op, &consts[0]),
             "Cast" => {
                 let to = match node.attr_value("DstT") {
@@ -121,12 +128,32 @@ impl Front<'_> {
         self.set_const(n, folded)
     }
 
+    /// Counts `elements` more folded values against [`MAX_FOLDED_ELEMENTS`]: each fold is
+    /// bounded on its own, but a chain of folds on broadcast constants could hold many.
+    fn charge_folded(&mut self, elements: u64) -> CompileResult<()> {
+        self.folded_elements = self.folded_elements.saturating_add(elements);
+        if self.folded_elements > MAX_FOLDED_ELEMENTS {
+            return Err(CompileError::new(
+                CompileErrorKind::Limit,
+                format!(
+                    "constant folding would hold more than {MAX_FOLDED_ELEMENTS} computed values \
+                     (a chain of ops on large constants); fold them before freezing"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn set_const(&mut self, n: usize, c: Constant) -> CompileResult<()> {
         let shape = c.shape.iter().map(|&d| d as i64).collect();
         self.set(n, Val::Folded(Rc::new(c)), shape);
         Ok(())
     }
 }
+
+/// Most values all folded constants of one graph may hold together (2 × the largest single
+/// fold; a real graph folds batch-norm vectors and shape arithmetic, far below this).
+pub const MAX_FOLDED_ELEMENTS: u64 = 2 * MAX_FILLED_ELEMENTS;
 
 const FOLDABLE: &[&str] = &[
     "Add",
@@ -183,8 +210,12 @@ fn distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-fn floats(c: &Constant) -> Vec<f32> {
-    c.floats()
+/// The values as floats, borrowed when they already are.
+fn floats(c: &Constant) -> std::borrow::Cow<'_, [f32]> {
+    match &c.values {
+        Values::Float(v) => std::borrow::Cow::Borrowed(v),
+        Values::Int(_) => std::borrow::Cow::Owned(c.floats()),
+    }
 }
 
 /// Right-aligned broadcasting of two shapes.
@@ -208,69 +239,80 @@ fn broadcast(a: &[usize], b: &[usize]) -> CompileResult<Vec<usize>> {
     Ok(out)
 }
 
-/// Index into `shape` (right-aligned under `out`) of the flat output index `i`.
-fn source_index(i: usize, out: &[usize], shape: &[usize]) -> usize {
-    let (mut rem, mut index, mut stride) = (i, 0, 1);
-    for d in (0..out.len()).rev() {
-        let coord = rem % out[d];
-        rem /= out[d];
-        if let Some(k) = (d + shape.len()).checked_sub(out.len()) {
+/// Indices into `shape` (right-aligned under `out`, broadcasting its 1s) for the flat output
+/// indices 0, 1, … in order, stepped like an odometer (no division per element).
+fn source_indices<'a>(out: &'a [usize], shape: &[usize]) -> impl Iterator<Item = usize> + 'a {
+    let rank = out.len();
+    let mut strides = vec![0usize; rank];
+    let mut step = 1;
+    for d in (0..rank).rev() {
+        if let Some(k) = (d + shape.len()).checked_sub(rank) {
             if shape[k] != 1 {
-                index += coord * stride;
+                strides[d] = step;
             }
-            stride *= shape[k];
+            step *= shape[k];
         }
     }
-    index
+    let count: usize = out.iter().product();
+    let mut coord = vec![0usize; rank];
+    let mut index = 0usize;
+    (0..count).map(move |i| {
+        if i > 0 {
+            for d in (0..rank).rev() {
+                coord[d] += 1;
+                index += strides[d];
+                if coord[d] < out[d] {
+                    break;
+                }
+                index -= strides[d] * out[d];
+                coord[d] = 0;
+            }
+        }
+        index
+    })
 }
 
 fn binary(op: &str, a: &Constant, b: &Constant) -> CompileResult<Constant> {
     let shape = broadcast(&a.shape, &b.shape)?;
-    let count = shape.iter().product::<usize>();
+    let pairs = || source_indices(&shape, &a.shape).zip(source_indices(&shape, &b.shape));
     if let (Some(x), Some(y)) = (a.ints(), b.ints()) {
-        let mut out = Vec::with_capacity(count);
-        for i in 0..count {
-            let (p, q) = (x[source_index(i, &shape, &a.shape)], y[source_index(i, &shape, &b.shape)]);
-            out.push(match op {
-                "Add" | "AddV2" => p.wrapping_add(q),
-                "Sub" => p.wrapping_sub(q),
-                "Mul" => p.wrapping_mul(q),
-                "Maximum" => p.max(q),
-                "Minimum" => p.min(q),
-                _ if q == 0 => return Err(bad_shape("integer division by zero in a constant".into())),
-                _ => p.div_euclid(q),
-            });
-        }
+        let f: fn(i64, i64) -> Option<i64> = match op {
+            "Add" | "AddV2" => |p, q| Some(p.wrapping_add(q)),
+            "Sub" => |p, q| Some(p.wrapping_sub(q)),
+            "Mul" => |p, q| Some(p.wrapping_mul(q)),
+            "Maximum" => |p, q| Some(p.max(q)),
+            "Minimum" => |p, q| Some(p.min(q)),
+            _ => |p, q| (q != 0).then(|| p.div_euclid(q)),
+        };
+        let out = pairs()
+            .map(|(i, j)| f(x[i], y[j]))
+            .collect::<Option<Vec<i64>>>()
+            .ok_or_else(|| bad_shape("integer division by zero in a constant".into()))?;
         return Ok(Constant { shape, values: Values::Int(out) });
     }
     let (x, y) = (floats(a), floats(b));
-    let mut out = Vec::with_capacity(count);
-    for i in 0..count {
-        let (p, q) = (x[source_index(i, &shape, &a.shape)], y[source_index(i, &shape, &b.shape)]);
-        out.push(match op {
-            "Add" | "AddV2" => p + q,
-            "Sub" => p - q,
-            "Mul" => p * q,
-            "Maximum" => p.max(q),
-            "Minimum" => p.min(q),
-            "FloorDiv" => (p / q).floor(),
-            _ => p / q,
-        });
-    }
+    let f: fn(f32, f32) -> f32 = match op {
+        "Add" | "AddV2" => |p, q| p + q,
+        "Sub" => |p, q| p - q,
+        "Mul" => |p, q| p * q,
+        "Maximum" => f32::max,
+        "Minimum" => f32::min,
+        "FloorDiv" => |p, q| (p / q).floor(),
+        _ => |p, q| p / q,
+    };
+    let out = pairs().map(|(i, j)| f(x[i], y[j])).collect();
     Ok(Constant { shape, values: Values::Float(out) })
 }
 
 fn unary(op: &str, c: &Constant) -> Constant {
-    let values = floats(c)
-        .into_iter()
-        .map(|v| match op {
-            "Rsqrt" => 1.0 / v.sqrt(),
-            "Sqrt" => v.sqrt(),
-            "Neg" => -v,
-            "Reciprocal" => 1.0 / v,
-            _ => v * v,
-        })
-        .collect();
+    let f: fn(f32) -> f32 = match op {
+        "Rsqrt" => |v| 1.0 / v.sqrt(),
+        "Sqrt" => f32::sqrt,
+        "Neg" => |v| -v,
+        "Reciprocal" => |v| 1.0 / v,
+        _ => |v| v * v,
+    };
+    let values = floats(c).iter().map(|&v| f(v)).collect();
     Constant { shape: c.shape.clone(), values: Values::Float(values) }
 }
 

@@ -76,6 +76,8 @@ pub struct Front<'g> {
     pub leaky_muls: HashSet<usize>,
     /// How many nodes (among those lowered) read each tensor.
     pub uses: HashMap<TensorRef, usize>,
+    /// Values held by constants folded so far (bounded by `constfold::MAX_FOLDED_ELEMENTS`).
+    pub folded_elements: u64,
     input_node: usize,
     options: FrontOptions,
 }
@@ -99,6 +101,7 @@ pub fn lower(g: &Graph, options: &FrontOptions) -> CompileResult<Network> {
         consumed: Vec::new(),
         leaky_muls: HashSet::new(),
         uses: HashMap::new(),
+        folded_elements: 0,
         input_node,
         options: options.clone(),
     };
