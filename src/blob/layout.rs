@@ -27,6 +27,16 @@ pub const MAX_OUTPUT_ELEMENTS: u64 = 64 << 20;
 /// Largest input or output arena we will address (the output element limit, in bytes).
 pub const MAX_IO_BYTES: u64 = MAX_OUTPUT_ELEMENTS * ELEMENT_BYTES;
 
+/// A work buffer of `x`·`y`·`z` fp16 values as the toolkit lays it out (`get_zero_buffer`):
+/// `(guard, block)` — a guard band of RADIX_MAX/2 = 2 rows of X+1 pixels before and after the
+/// data (`guard` bytes each), the whole rounded up to [`DATA_ALIGN`] (`block` bytes). The data
+/// start `guard` bytes into the block (docs/blob_format.md §6).
+pub fn work_buffer_bytes(x: u32, y: u32, z: u32) -> (u64, u64) {
+    let guard = 2 * (u64::from(x) + 1) * u64::from(z) * ELEMENT_BYTES;
+    let data = u64::from(x) * u64::from(y) * u64::from(z) * ELEMENT_BYTES;
+    (guard, (data + 2 * guard).next_multiple_of(DATA_ALIGN as u64))
+}
+
 /// Start of the data section for `stage_count` records: the stage table, rounded up to 8.
 pub fn data_offset(stage_count: usize) -> usize {
     (HEADER_LEN + RECORD_LEN * stage_count).next_multiple_of(8)

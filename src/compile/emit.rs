@@ -2,25 +2,18 @@
 //! conventions (NCSDK 1.12 `Controllers/FileIO.py`): constant buffers appended in tree order,
 //! each zero-padded to 64 bytes; work buffers laid end to end in allocation order, each with
 //! guard bands of 2·(X+1)·Z fp16 values before and after, rounded up to 64 bytes.
-//!
-//! Phase-1 note: this is the one place besides `graph::GraphBuilder::allocate` that knows the
-//! guard-band rule; the two are to be merged when the builder exposes its layout helpers.
+//! The guard-band rule itself is `blob::layout::work_buffer_bytes`, shared with the builder.
 
 use crate::blob::{layout, validate, Blob, BufferRef, Header, Location, Stage, Tensor as BlobTensor};
 
 use super::error::{CompileError, CompileErrorKind, CompileResult};
 use super::graph::Graph;
-use super::ir::{Buffer, Network, Place, TapsSlot, WorkBuffer};
+use super::ir::{Buffer, Network, Place, TapsSlot};
 
 /// The network name mvNCCompile writes for every TensorFlow graph.
 pub const TF_NETWORK_NAME: &str = "TensorFlow Network";
 /// mvNCCompile refuses graph files above 320 MiB (`FileIO.estimate_file_size`).
 pub const MAX_GRAPH_FILE: u64 = 320 << 20;
-
-/// Guard band before and after a work buffer, in bytes (`get_zero_buffer`: RADIX_MAX // 2 rows).
-pub fn guard_bytes(b: &WorkBuffer) -> u64 {
-    2 * (u64::from(b.x) + 1) * u64::from(b.z) * 2
-}
 
 /// Lays out and writes the records of `net`.
 pub fn emit(net: &Network, graph: &Graph, shaves: u16) -> CompileResult<Blob> {
@@ -55,9 +48,7 @@ pub fn emit(net: &Network, graph: &Graph, shaves: u16) -> CompileResult<Blob> {
     let mut work_at = Vec::with_capacity(net.work.len());
     let mut cursor: u64 = 0;
     for (i, b) in net.work.iter().enumerate() {
-        let guard = guard_bytes(b);
-        let elements = u64::from(b.z) * u64::from(b.y) * u64::from(b.x);
-        let size = (elements * 2 + 2 * guard).next_multiple_of(layout::DATA_ALIGN as u64);
+        let (guard, size) = layout::work_buffer_bytes(b.x, b.y, b.z);
         let pointer = cursor + guard;
         // The toolkit's own check, index included (`get_zero_buffer`).
         if pointer + 4 + i as u64 > layout::MAX_WORK_BYTES {

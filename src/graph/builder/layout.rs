@@ -2,7 +2,7 @@
 //! [`GraphBuilder::finish`] gives the stages — the network input and output arenas, work
 //! buffers with the toolkit's guard bands, and each stage's operand descriptors.
 
-use crate::blob::{layout::DATA_ALIGN, validate, Blob, Dims, Header, Location, StageType, Tensor};
+use crate::blob::{layout::work_buffer_bytes, validate, Blob, Dims, Header, Location, StageType, Tensor};
 use crate::error::Result;
 
 use super::{invalid, u32_of, GraphBuilder, Storage, TensorId, View};
@@ -123,8 +123,7 @@ impl GraphBuilder {
                 continue;
             }
             let dims = self.tensors[root].dims;
-            let guard = 2 * (u64::from(dims.x) + 1) * u64::from(dims.z) * 2;
-            let block = (dims.product() * 2 + 2 * guard).next_multiple_of(DATA_ALIGN as u64);
+            let (guard, block) = work_buffer_bytes(dims.x, dims.y, dims.z);
             places[root] = Some((Location::Work(next_index), (cursor + guard) as u32));
             next_index = next_index.saturating_add(1);
             cursor += block;
