@@ -4,8 +4,9 @@
 //! conv_bias_relu.pb`: input → Conv2D → BiasAdd → Relu → output) edited through the message
 //! structs, so each case differs from a good graph in exactly one way.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -78,7 +79,7 @@ fn files_that_are_not_graphdefs() {
     let not_graphs: Vec<(&str, Vec<u8>)> = vec![
         ("empty", Vec::new()),
         ("a JPEG photo", std::fs::read(data("photos/coffee.jpg")).unwrap()),
-        ("an NCS graph file", std::fs::read(data("../../../shared/graphs/conv8.graph")).unwrap()),
+        ("an NCS graph file", common::shared_graph("conv8.graph")),
         ("text", b"node { name: \"input\" op: \"Placeholder\" }\n".to_vec()),
         ("random bytes", {
             let mut rng = SplitMix64::new(14);
@@ -318,21 +319,16 @@ fn graphs_over_the_sticks_limits() {
     assert_eq!(err.kind, CompileErrorKind::BadOption, "{err}");
 }
 
-fn ncs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ncs")).args(args).output().expect("run ncs")
-}
-
 #[test]
 fn the_cli_exits_2_naming_the_file_and_the_node() {
-    let dir = std::env::temp_dir().join(format!("ncs-compile-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::temp_dir("compile-bad-input");
     let out = dir.join("out.graph");
     let out = out.to_str().unwrap();
 
     let truncated = dir.join("truncated.pb");
     std::fs::write(&truncated, &good_pb()[..700]).unwrap();
-    let run = ncs(&["compile", truncated.to_str().unwrap(), "-in=input", "-on=output", "-o", out]);
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let run = common::ncs(&["compile", truncated.to_str().unwrap(), "-in=input", "-on=output", "-o", out]);
+    let stderr = common::stderr(&run);
     assert_eq!(run.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("truncated.pb") && stderr.contains("GraphDef"), "{stderr}");
 
@@ -340,13 +336,14 @@ fn the_cli_exits_2_naming_the_file_and_the_node() {
     node_mut(&mut g, "Relu").op = "Selu".into();
     let unsupported = dir.join("selu.pb");
     std::fs::write(&unsupported, g.encode_to_vec()).unwrap();
-    let run = ncs(&["compile", unsupported.to_str().unwrap(), "--input", "input", "--output", "output", "-o", out]);
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let run =
+        common::ncs(&["compile", unsupported.to_str().unwrap(), "--input", "input", "--output", "output", "-o", out]);
+    let stderr = common::stderr(&run);
     assert_eq!(run.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("selu.pb") && stderr.contains("node 'Relu' (Selu)"), "{stderr}");
     assert!(!Path::new(out).exists(), "no graph file is written on failure");
 
-    let missing = ncs(&["compile", dir.join("missing.pb").to_str().unwrap(), "-o", out]);
+    let missing = common::ncs(&["compile", dir.join("missing.pb").to_str().unwrap(), "-o", out]);
     assert_eq!(missing.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
