@@ -13,6 +13,8 @@ pub mod fc;
 pub mod layout;
 pub mod lrn;
 pub mod pool;
+#[cfg(test)]
+mod proptests;
 pub mod softmax;
 
 /// A dense HWC tensor shape.
