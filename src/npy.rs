@@ -89,7 +89,8 @@ fn parse_shape(header: &str) -> std::result::Result<Vec<usize>, String> {
     let at = header.find("'shape'").ok_or("header has no 'shape'")?;
     let rest = &header[at..];
     let open = rest.find('(').ok_or("malformed shape")?;
-    let close = rest.find(')').ok_or("malformed shape")?;
+    // The first ')' after the '(' (one before it is not this tuple's).
+    let close = rest[open..].find(')').map(|c| open + c).ok_or("malformed shape")?;
     rest[open + 1..close]
         .split(',')
         .map(str::trim)
@@ -124,6 +125,19 @@ pub fn write_f32(path: &Path, shape: &[usize], values: &[f32]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_closing_parenthesis_before_the_shape_tuple_is_an_error() {
+        // Found by the npy fuzz target (README, Fuzzing): `)` before `(` panicked slicing.
+        let header = b"{'descr': '<f4', 'fortran_order': False, 'shape': )28(, }";
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(header);
+        assert_eq!(parse(&bytes).unwrap_err(), "malformed shape");
+        // The fuzzer's own input (tests/data/fuzz_regressions/).
+        let found = include_bytes!("../tests/data/fuzz_regressions/npy_paren_before_shape.npy");
+        assert!(parse(found).is_err());
+    }
 
     #[test]
     fn round_trips_and_reads_other_dtypes() {
