@@ -32,9 +32,13 @@ impl Prediction {
 /// Where the truth about an image comes from.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Truth {
-    /// `path,label` pairs from a CSV; `None`: the image's parent folder names its class.
-    csv: Option<BTreeMap<PathBuf, String>>,
+    /// The CSV's path and its `path → (label, line number)` pairs; `None`: the image's parent
+    /// folder names its class.
+    csv: Option<(PathBuf, CsvLines)>,
 }
+
+/// A truth CSV's `image path → (label, line number)`.
+type CsvLines = BTreeMap<PathBuf, (String, usize)>;
 
 impl Truth {
     /// The truth is the name of each image's parent folder (a label, or a class index).
@@ -52,15 +56,33 @@ impl Truth {
                 path: path.to_owned(),
                 message: format!("line {}: expected `path,label`", n + 1),
             })?;
-            truth.insert(PathBuf::from(file.trim()), label.trim().to_owned());
+            truth.insert(PathBuf::from(file.trim()), (label.trim().to_owned(), n + 1));
         }
-        Ok(Truth { csv: Some(truth) })
+        Ok(Truth { csv: Some((path.to_owned(), truth)) })
+    }
+
+    /// With a CSV: every label in it must be a class (by name or index) and every image must
+    /// have a line, else an error naming the CSV line or the image. Folder truth is optional.
+    pub fn check(&self, images: &[PathBuf], labels: &Labels) -> Result<()> {
+        let Some((path, map)) = &self.csv else { return Ok(()) };
+        let fail = |message: String| Err(Error::Labels { path: path.clone(), message });
+        if let Some((label, line)) = map.values().find(|(label, _)| labels.class_of(label).is_none()) {
+            return fail(format!("line {line}: label `{label}` is neither a label nor a class index"));
+        }
+        match images.iter().find(|image| Self::line_of(map, image).is_none()) {
+            Some(image) => fail(format!("no line gives the truth for {}", image.display())),
+            None => Ok(()),
+        }
+    }
+
+    fn line_of<'a>(map: &'a CsvLines, image: &Path) -> Option<&'a (String, usize)> {
+        map.get(image).or_else(|| image.file_name().and_then(|f| map.get(Path::new(f))))
     }
 
     /// The true class of an image, if known and one of `labels`.
     pub fn of(&self, image: &Path, labels: &Labels) -> Option<usize> {
         let name = match &self.csv {
-            Some(map) => map.get(image).or_else(|| image.file_name().and_then(|f| map.get(Path::new(f))))?.clone(),
+            Some((_, map)) => Self::line_of(map, image)?.0.clone(),
             None => image.parent()?.file_name()?.to_string_lossy().into_owned(),
         };
         labels.class_of(&name)

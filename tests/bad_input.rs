@@ -154,10 +154,9 @@ fn npy_big_endian_is_refused_or_byte_swapped() {
     }
 }
 
+/// Before: exit 0, with ReLU and max pooling absorbing the NaN on tiny_cnn so the output looked
+/// normal, and 1e6 turned into Inf by the fp16 store.
 #[test]
-#[ignore = "ncs run accepts NaN/Inf inputs silently (exit 0; on tiny_cnn ReLU and max pooling absorb the NaN and \
-            the output looks normal; 1e6 becomes Inf in fp16); \
-            expected exit 2 naming the file and the first non-finite value (src/npy.rs or src/cli/run.rs)"]
 fn npy_nan_and_inf_values_are_refused() {
     let dir = temp_dir("npy-nan");
     for (name, bad) in [("nan", f32::NAN), ("inf", f32::INFINITY), ("big", 1e6)] {
@@ -166,8 +165,10 @@ fn npy_nan_and_inf_values_are_refused() {
         let file = dir.join(format!("{name}.npy"));
         npy(&file, 1, "<f4", false, &TINY_SHAPE, &values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<_>>());
         // 1e6 is finite in f32 but Inf once stored as fp16 on the stick.
-        let out = ncs(&["run", &tiny_graph(), "--input", path(&file)]);
-        assert_refused(&out, &[&format!("{name}.npy"), "100"]);
+        for backend in ["cpu", "emulator"] {
+            let out = ncs(&["run", &tiny_graph(), "--input", path(&file), "--backend", backend]);
+            assert_refused(&out, &[&format!("{name}.npy"), "index 100", "fp16"]);
+        }
     }
 }
 
@@ -278,9 +279,8 @@ fn malformed_truth_csv_lines_are_refused_naming_the_file_and_line() {
     }
 }
 
+/// Before: exit 0 with no accuracy, the unknown label and the unlisted image silently ignored.
 #[test]
-#[ignore = "ncs classify --truth ignores a label that is not in --labels and a CSV naming none of the \
-            images (exit 0, no accuracy); expected exit 2 naming the CSV line (src/cli/classify.rs)"]
 fn truth_csv_with_unknown_labels_or_unlisted_images_is_refused() {
     let out = classify_with_truth("unknown_label.csv", "digit.png,seven-and-a-half\n");
     assert_refused(&out, &["unknown_label.csv: line 1", "seven-and-a-half"]);

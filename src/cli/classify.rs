@@ -58,6 +58,7 @@ pub fn run(args: &ClassifyArgs) -> Result<Outcome> {
     let network = NetworkInput::of(graph.blob());
     let prepared = args.image.plan(&network)?;
     let images = collect_images(&args.images)?;
+    truth.check(&images, &labels)?;
     let mut backend = backend::open(kind, &graph, &args.backend.options()?)?;
     drop(graph);
     out::note(&prepared.line());

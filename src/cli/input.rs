@@ -235,8 +235,10 @@ pub fn load(
         }
     }
     match kind {
-        Kind::Npy => Ok((read_npy(path, network.shape)?, None)),
-        Kind::Raw(format) => Ok((read_raw(path, format, network.shape)?, None)),
+        Kind::Npy => Ok((refuse_unstorable(path, read_npy(path, network.shape)?, network.shape)?, None)),
+        Kind::Raw(format) => {
+            Ok((refuse_unstorable(path, read_raw(path, format, network.shape)?, network.shape)?, None))
+        }
         Kind::Image => {
             let (values, prepared) = image.prepare(path, network)?;
             out::note(&format!("{}: {}", path.display(), prepared.line()));
@@ -271,6 +273,27 @@ fn kind_of(path: &Path, raw: Option<RawFormat>) -> Result<Kind> {
         message: "neither an image (JPEG, PNG, BMP, TIFF, WebP, GIF) nor a .npy tensor; for raw values \
                   give --input-format f16|f32"
             .into(),
+    })
+}
+
+/// The stick stores its input as fp16, so a NaN, an infinity or a value beyond fp16's largest
+/// finite one (65504, which would become ±Inf) is refused, naming the first such value and its
+/// position; what the firmware computes from them is undocumented (docs/cli.md §1, Inputs). The
+/// CPU reference follows the stick, whatever its precision.
+fn refuse_unstorable(path: &Path, values: Vec<f32>, shape: [usize; 3]) -> Result<Vec<f32>> {
+    const FP16_MAX: f32 = 65504.0;
+    let Some((index, value)) = values.iter().enumerate().find(|(_, v)| v.is_nan() || v.abs() > FP16_MAX) else {
+        return Ok(values);
+    };
+    let [_, cols, channels] = shape;
+    let (row, col, channel) = (index / (cols * channels), index / channels % cols, index % channels);
+    let what = if value.is_finite() { "beyond fp16's range (|v| ≤ 65504)" } else { "not a finite number" };
+    Err(Error::Input {
+        path: Some(path.to_owned()),
+        message: format!(
+            "value {value} at flat index {index} (row {row}, column {col}, channel {channel}) is {what}; \
+             the stick stores its input as fp16"
+        ),
     })
 }
 
