@@ -10,6 +10,43 @@ use super::job::{Clamp, TileJob};
 /// Tile rows.
 const MR: usize = 8;
 
+/// Adds the partial sum, applies the epilogue and stores half `h` of tile row `r` (a macro:
+/// it must be inlined into the `target_feature` function).
+macro_rules! finish_one {
+    ($job:expr, $acc:expr, $r:expr, $h:expr, $zero:expr) => {{
+        let job: &TileJob = $job;
+        let zero: __m512 = $zero;
+        let mut v: __m512 = $acc;
+        // SAFETY: c[r] has 32 writable (and, when accumulating, readable) values; the bias,
+        // when not null, has 32 readable values (TileJob contract).
+        unsafe {
+            let dst = job.c[$r].add(16 * $h);
+            if job.accumulate {
+                v = _mm512_add_ps(v, _mm512_loadu_ps(dst));
+            }
+            if let Some(finish) = job.finish {
+                if !finish.bias.is_null() {
+                    v = _mm512_add_ps(v, _mm512_loadu_ps(finish.bias.add(16 * $h)));
+                }
+                v = match finish.clamp {
+                    Clamp::None => v,
+                    Clamp::Relu => _mm512_max_ps(v, zero),
+                    Clamp::ReluX(cap) => _mm512_min_ps(_mm512_max_ps(v, zero), _mm512_set1_ps(cap)),
+                    Clamp::Leaky(slope) => {
+                        let negative = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(v, zero);
+                        _mm512_mask_mul_ps(v, negative, v, _mm512_set1_ps(slope))
+                    }
+                };
+                if finish.round {
+                    let halves = _mm512_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v);
+                    v = _mm512_cvtph_ps(halves);
+                }
+            }
+            _mm512_storeu_ps(dst, v);
+        }
+    }};
+}
+
 /// Computes one full 8×32 tile (see [`TileJob`] for the pointer contract).
 ///
 /// # Safety
@@ -35,39 +72,25 @@ pub(crate) unsafe fn tile(job: &TileJob) {
             }
         }
     }
+    // Every accumulator by constant index, so they stay in registers through the loop above
+    // (a loop here would make the compiler keep them in memory, stored on every step).
     let zero = _mm512_setzero_ps();
-    for r in 0..MR {
-        for h in 0..2 {
-            // SAFETY: c[r] has 32 writable (and, when accumulating, readable) values; the bias,
-            // when not null, has 32 readable values (TileJob contract).
-            unsafe {
-                let dst = job.c[r].add(16 * h);
-                let mut v = acc[2 * r + h];
-                if job.accumulate {
-                    v = _mm512_add_ps(v, _mm512_loadu_ps(dst));
-                }
-                if let Some(finish) = job.finish {
-                    if !finish.bias.is_null() {
-                        v = _mm512_add_ps(v, _mm512_loadu_ps(finish.bias.add(16 * h)));
-                    }
-                    v = match finish.clamp {
-                        Clamp::None => v,
-                        Clamp::Relu => _mm512_max_ps(v, zero),
-                        Clamp::ReluX(cap) => _mm512_min_ps(_mm512_max_ps(v, zero), _mm512_set1_ps(cap)),
-                        Clamp::Leaky(slope) => {
-                            let negative = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(v, zero);
-                            _mm512_mask_mul_ps(v, negative, v, _mm512_set1_ps(slope))
-                        }
-                    };
-                    if finish.round {
-                        let halves = _mm512_cvtps_ph::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v);
-                        v = _mm512_cvtph_ps(halves);
-                    }
-                }
-                _mm512_storeu_ps(dst, v);
-            }
-        }
-    }
+    finish_one!(job, acc[0], 0, 0, zero);
+    finish_one!(job, acc[1], 0, 1, zero);
+    finish_one!(job, acc[2], 1, 0, zero);
+    finish_one!(job, acc[3], 1, 1, zero);
+    finish_one!(job, acc[4], 2, 0, zero);
+    finish_one!(job, acc[5], 2, 1, zero);
+    finish_one!(job, acc[6], 3, 0, zero);
+    finish_one!(job, acc[7], 3, 1, zero);
+    finish_one!(job, acc[8], 4, 0, zero);
+    finish_one!(job, acc[9], 4, 1, zero);
+    finish_one!(job, acc[10], 5, 0, zero);
+    finish_one!(job, acc[11], 5, 1, zero);
+    finish_one!(job, acc[12], 6, 0, zero);
+    finish_one!(job, acc[13], 6, 1, zero);
+    finish_one!(job, acc[14], 7, 0, zero);
+    finish_one!(job, acc[15], 7, 1, zero);
 }
 
 /// `out[0..32] = Σ_k x[k] · panel[k][0..32]`, four k steps in flight.
