@@ -32,6 +32,7 @@ pub mod preprocess;
 pub mod profile;
 pub mod reference;
 pub mod sdk;
+pub mod serve;
 pub mod splitmix;
 pub mod verify;
 pub mod window;

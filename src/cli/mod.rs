@@ -13,6 +13,7 @@ mod logging;
 mod preprocess;
 mod profile;
 mod run;
+mod serve;
 mod sticks;
 mod table;
 mod verify;
@@ -68,6 +69,8 @@ enum Command {
     Profile(profile::ProfileArgs),
     /// Classify images: top-k per image, a summary, accuracy when the truth is known.
     Classify(classify::ClassifyArgs),
+    /// Serve a classifier over HTTP on a pool of sticks (see docs/serve.md).
+    Serve(serve::ServeArgs),
     /// Preprocess an image into a network input tensor (.npy).
     Preprocess(preprocess::PreprocessArgs),
     /// List sticks (booted or not) with bus and port path.
@@ -104,6 +107,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::Classify(args) => classify::run(&args),
         Command::Profile(args) => profile::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Devices(args) => sticks::devices(&args),
         Command::Boot(args) => sticks::boot_all(&args),
         Command::Compile(args) => compile::run(&args),

@@ -25,7 +25,7 @@ use ndarray::Array3;
 
 use crate::error::{Error, Result};
 use crop::{CropBox, DistortedBox};
-pub use decode::{open, Image, Pixels, MAX_PIXELS};
+pub use decode::{decode, open, Image, Pixels, MAX_PIXELS};
 pub use network::NetworkInput;
 use resize::{Method, Source};
 use rng::Rng;
@@ -116,6 +116,16 @@ pub fn preprocess_to(image: &Image, [height, width]: [usize; 2], scheme: Scheme)
             out
         }
     })
+}
+
+/// A preprocessed RGB tensor (flat HWC) for a network taking `channels` channels: 3 as is,
+/// 1 as the mean of R, G and B.
+pub fn to_channels(rgb: Vec<f32>, channels: u32) -> Result<Vec<f32>> {
+    match channels {
+        3 => Ok(rgb),
+        1 => Ok(rgb.chunks_exact(3).map(|p| (p[0] + p[1] + p[2]) / 3.0).collect()),
+        other => Err(Error::InvalidInput(format!("images feed networks of 1 or 3 channels, not {other}"))),
+    }
 }
 
 /// Decodes and preprocesses a file.

@@ -1,0 +1,231 @@
+//! `ncs serve GRAPH --labels FILE [...]`: open the sticks, then serve until SIGTERM / Ctrl-C.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ncs::backend::{Backend as _, Cpu};
+use ncs::device::trace::Tracer;
+use ncs::device::{Bus, OpenOptions};
+use ncs::reference::Precision;
+use ncs::serve::{App, BackendWorker, Config, GraphInfo, StickWorker, Worker};
+use ncs::{Error, Result};
+
+use super::preprocess::SchemeArg;
+use super::run::{Backend, StickFiles};
+use super::{classify, sticks, Outcome};
+
+/// Options of `ncs serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The graph file (a classifier: one output per label).
+    pub graph: PathBuf,
+    /// Class names, one per line (a line reading `classes` is skipped, as NCSDK apps did).
+    #[arg(long)]
+    pub labels: PathBuf,
+    /// How an uploaded image becomes the network input (`ncsdk` is what NCSDK-era apps did).
+    #[arg(long, value_enum, default_value_t = SchemeArg::SlimEval)]
+    pub preprocess: SchemeArg,
+    /// Side length (must equal the network's input; default: the network's input).
+    #[arg(long)]
+    pub size: Option<usize>,
+    /// Where inferences run (default: usb, or emulator with --emulate).
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
+    /// Sticks to use: `all`, or a count (the CPU backend: that many executors).
+    #[arg(long, default_value = "all")]
+    pub devices: String,
+    /// Serve with N software sticks (implies --backend emulator).
+    #[arg(long, value_name = "N")]
+    pub emulate: Option<usize>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Requests that may wait at once; more are refused with 503 and Retry-After.
+    #[arg(long, default_value_t = 32)]
+    pub queue: usize,
+    /// Largest request body in bytes; larger is refused with 413.
+    #[arg(long, default_value_t = 16 << 20)]
+    pub max_body: usize,
+    /// Require this key (header X-API-Key, or Authorization: Bearer) on classification requests.
+    #[arg(long, env = "NCS_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    #[command(flatten)]
+    pub files: StickFiles,
+}
+
+pub fn run(args: &ServeArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
+    init_logging();
+    let bytes = std::fs::read(&args.graph).map_err(|source| Error::Io { path: args.graph.clone(), source })?;
+    let name = args.graph.file_name().map_or_else(|| args.graph.display().to_string(), |n| n.to_string_lossy().into());
+    let graph = GraphInfo::from_bytes(&name, &bytes)
+        .map_err(|e| Error::InvalidInput(format!("{}: {e}", args.graph.display())))?;
+    if let Some(size) = args.size.filter(|&s| s != graph.input_shape[0] as usize) {
+        return Err(Error::InvalidInput(format!(
+            "--size {size}: the network input is {:?}; images must preprocess to its side",
+            graph.input_shape
+        )));
+    }
+    let config = Config {
+        graph,
+        labels: classify::read_labels(&args.labels)?,
+        scheme: args.preprocess.scheme(0, false),
+        queue: args.queue,
+        max_body: args.max_body,
+        api_key: args.api_key.clone().filter(|k| !k.is_empty()),
+        client_timeout: ncs::serve::CLIENT_TIMEOUT,
+    };
+    config.validate().map_err(|e| Error::InvalidInput(format!("{e} ({})", args.labels.display())))?;
+    let workers = open_workers(args, Arc::from(bytes), tracer)?;
+    let names: Vec<String> = workers.iter().map(|w| format!("{} ({})", w.name(), w.kind())).collect();
+    let app = App::new(config, workers)?;
+    let runtime = ncs::serve::runtime()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| Error::InvalidInput(format!("--listen {}: {e}", args.listen)))?;
+        let addr = listener.local_addr().map_err(|e| Error::InvalidInput(format!("--listen: {e}")))?;
+        println!("ncs serve: listening on http://{addr} with {} stick(s): {}", names.len(), names.join(", "));
+        ncs::serve::serve(listener, Arc::clone(&app), shutdown_signal())
+            .await
+            .map_err(|e| Error::InvalidInput(format!("serving on {addr}: {e}")))
+    })?;
+    let answered: u64 = app.pool.sticks().iter().map(|s| s.inferences).sum();
+    println!("ncs serve: stopped; {answered} inferences answered, sticks closed");
+    Ok(Outcome::Success)
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    println!("ncs serve: shutting down: no new connections; finishing the requests in flight");
+}
+
+/// One worker per stick asked for (opened in parallel: a real stick takes seconds to boot).
+fn open_workers(args: &ServeArgs, graph: Arc<[u8]>, tracer: Option<&Tracer>) -> Result<Vec<Box<dyn Worker>>> {
+    let kind = args.backend.unwrap_or(if args.emulate.is_some() { Backend::Emulator } else { Backend::Usb });
+    if args.emulate.is_some() && kind != Backend::Emulator {
+        return Err(Error::InvalidInput("--emulate needs --backend emulator".into()));
+    }
+    let wanted =
+        match args.devices.as_str() {
+            "all" => None,
+            n => Some(n.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| {
+                Error::InvalidInput(format!("--devices {n}: expected `all` or a count of at least 1"))
+            })?),
+        };
+    match kind {
+        Backend::Cpu => {
+            let blob = Arc::new(ncs::blob::parse_owned(graph.to_vec())?);
+            (0..wanted.unwrap_or(1))
+                .map(|i| {
+                    let blob = Arc::clone(&blob);
+                    let open: ncs::serve::Opener = Box::new(move || Ok(Box::new(Cpu::new(&blob, Precision::Fp16)?)));
+                    Ok(Box::new(BackendWorker::open(&format!("cpu{i}"), open)?) as Box<dyn Worker>)
+                })
+                .collect()
+        }
+        Backend::Sdk => {
+            if wanted.is_some_and(|n| n > 1) {
+                return Err(Error::InvalidInput("--backend sdk serves with one device".into()));
+            }
+            let lib = args.files.mvnc_lib.clone();
+            let open: ncs::serve::Opener = Box::new(move || {
+                let stick = ncs::sdk::SdkStick::open(ncs::sdk::Mvnc::load(lib.as_deref())?, &graph)?;
+                log::info!("sdk: opened ({:?} → {:?})", stick.input_shape(), stick.output_shape());
+                Ok(Box::new(stick))
+            });
+            Ok(vec![Box::new(BackendWorker::open("sdk0", open)?)])
+        }
+        Backend::Emulator | Backend::Usb => open_sticks(args, kind, wanted, graph, tracer),
+    }
+}
+
+fn open_sticks(
+    args: &ServeArgs,
+    kind: Backend,
+    wanted: Option<usize>,
+    graph: Arc<[u8]>,
+    tracer: Option<&Tracer>,
+) -> Result<Vec<Box<dyn Worker>>> {
+    let emulated = kind == Backend::Emulator;
+    let bus: Arc<dyn Bus> = Arc::from(
+        sticks::open_bus(emulated.then_some(args.emulate.unwrap_or(1)))?
+            .ok_or_else(|| Error::InvalidInput("no USB subsystem available: --backend usb needs a stick".into()))?,
+    );
+    let firmware = sticks::firmware_for(emulated, args.files.firmware.as_deref())?;
+    let found = bus.sticks().map_err(|e| Error::InvalidInput(format!("{}: {e}", bus.describe())))?;
+    let names: Vec<String> = found.iter().map(|s| s.name()).take(wanted.unwrap_or(usize::MAX)).collect();
+    if names.is_empty() || wanted.is_some_and(|n| n > names.len()) {
+        return Err(Error::InvalidInput(format!(
+            "--devices {}: {} stick(s) found on {}",
+            args.devices,
+            found.len(),
+            bus.describe()
+        )));
+    }
+    let options = OpenOptions { tracer: tracer.cloned(), ..OpenOptions::default() };
+    let label = if emulated { "emulator" } else { "usb" };
+    let opened: Vec<Result<StickWorker>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = names
+            .iter()
+            .map(|name| {
+                let (bus, firmware, graph, options) =
+                    (Arc::clone(&bus), firmware.clone(), Arc::clone(&graph), options.clone());
+                scope.spawn(move || StickWorker::open(bus, name, label, firmware, graph, options))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::InvalidInput("panic".into())))).collect()
+    });
+    let mut workers: Vec<Box<dyn Worker>> = Vec::new();
+    for (name, result) in names.iter().zip(opened) {
+        match result {
+            Ok(worker) => workers.push(Box::new(worker)),
+            // A deployment keeps serving with the sticks that work; the others are named.
+            Err(e) => log::error!("{name}: cannot open, serving without it: {e}"),
+        }
+    }
+    if workers.is_empty() {
+        return Err(Error::InvalidInput(format!("none of the {} stick(s) could be opened", names.len())));
+    }
+    Ok(workers)
+}
+
+/// Log lines on stderr (stick failures and recoveries), for the journal.
+fn init_logging() {
+    struct Stderr;
+    impl log::Log for Stderr {
+        fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+            metadata.level() <= log::Level::Info
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            if self.enabled(record.metadata()) {
+                eprintln!("ncs serve: {}: {}", record.level().as_str().to_lowercase(), record.args());
+            }
+        }
+        fn flush(&self) {}
+    }
+    static LOGGER: Stderr = Stderr;
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
+}
