@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::{agent, digit_pngs, post_raw, strict_profile, Setup};
+use ncs::blob::GraphFile;
 use ncs::device::emulator::{SoftBus, SOFT_FIRMWARE};
 use ncs::device::{Bus, Firmware, OpenOptions};
 use ncs::preprocess::{self, Scheme};
@@ -86,13 +87,13 @@ fn through_the_server(base: &str, count: usize, images: &[(String, Vec<u8>)]) ->
 /// The same work without the server: decode and preprocess the bytes as the server does, then
 /// one inference through the same worker on the same kind of software stick. Time per image, sorted.
 fn direct(graph: &Path, count: usize, images: &[(String, Vec<u8>)]) -> Vec<f64> {
-    let bytes: Arc<[u8]> = Arc::from(std::fs::read(graph).unwrap());
-    let info = GraphInfo::from_bytes("graph", &bytes).unwrap();
+    let file = Arc::new(GraphFile::read(graph).unwrap());
+    let info = GraphInfo::of("graph", &file);
     let [side, _, channels] = info.input_shape;
     let bus = SoftBus::with_profile(1, strict_profile());
     let firmware = Firmware::from_bytes(SOFT_FIRMWARE.to_vec(), "software stick firmware").unwrap();
     let shared: Arc<dyn Bus> = Arc::new(bus.clone());
-    let mut worker = StickWorker::open(shared, "1-1", "emulator", firmware, bytes, OpenOptions::default()).unwrap();
+    let mut worker = StickWorker::open(shared, "1-1", "emulator", firmware, file, OpenOptions::default()).unwrap();
     let mut samples: Vec<f64> = (0..count)
         .map(|i| {
             let started = Instant::now();

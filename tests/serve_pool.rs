@@ -50,7 +50,7 @@ impl Worker for Scripted {
         let (input, tag) = self.queued.pop_front().expect("collect after submit");
         let failing = self.script.fail_collects.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
         if failing.is_ok() {
-            return Err(Error::InvalidInput(format!("{}: device disconnected", self.name)));
+            return Err(Error::BackendFault { backend: self.name.clone(), message: "device disconnected".into() });
         }
         Ok(Collected { output: input.iter().map(|v| v * 2.0).collect(), tag })
     }
@@ -63,7 +63,7 @@ impl Worker for Scripted {
         let failing =
             self.script.fail_recoveries.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
         if failing.is_ok() {
-            return Err(Error::InvalidInput(format!("{}: not back yet", self.name)));
+            return Err(Error::BackendFault { backend: self.name.clone(), message: "not back yet".into() });
         }
         Ok(())
     }
@@ -130,6 +130,9 @@ fn a_failed_stick_hands_its_jobs_to_another_and_comes_back() {
     a.fail_recoveries.store(2, Ordering::SeqCst); // comes back at the third attempt
     let gate_b = b.gate.lock().unwrap();
     let replies: Vec<_> = (0..20).map(|i| ask(&pool, i as f32)).collect();
+    // s1 is held until s0 has taken jobs and failed with them (else, on a busy machine, s1
+    // could answer all twenty before s0's thread ever runs).
+    wait_until("s0 fails", || pool.sticks()[0].failures == 1);
     drop(gate_b);
     for (i, reply) in replies.into_iter().enumerate() {
         let answer = reply.blocking_recv().unwrap().expect("no request is lost");

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::blob::GraphFile;
-use crate::device::emulator::{SoftBus, SOFT_FIRMWARE};
+use crate::device::emulator::{Profile, SoftBus, SOFT_FIRMWARE};
 use crate::device::trace::Tracer;
 use crate::device::usb::UsbBus;
 use crate::device::{Bus, Firmware, OpenOptions, UsbError};
@@ -150,7 +150,13 @@ pub fn open_bus(emulate: Option<usize>) -> Result<Option<Box<dyn Bus>>> {
             Err(Error::Usage(format!("--emulate {n}: at most {MAX_SOFT_STICKS} software sticks")))
         }
         Some(n) => {
-            let bus = SoftBus::new(n);
+            // NCS_EMULATE_PROFILE (as the drop-in libraries read it) picks how strictly the
+            // sticks behave, e.g. `usb2,latency=100ms`; unset, the forgiving `ideal` sticks.
+            let profile = match std::env::var_os("NCS_EMULATE_PROFILE") {
+                Some(_) => Profile::from_env().map_err(Error::Usage)?,
+                None => Profile::ideal(),
+            };
+            let bus = SoftBus::with_profile(n, profile);
             // A testing aid: make software sticks miscompute one stage, to watch verify --bisect.
             if let Some(stage) = std::env::var("NCS_EMULATOR_MISCOMPUTE").ok().and_then(|v| v.parse().ok()) {
                 bus.sticks_mut().iter().for_each(|s| s.set_miscompute(Some(stage)));

@@ -4,16 +4,17 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ncs::backend::{Backend as _, Cpu};
+use ncs::backend::{firmware_for, open_bus, BackendKind};
+use ncs::blob::GraphFile;
 use ncs::device::trace::Tracer;
 use ncs::device::{Bus, OpenOptions};
-use ncs::reference::Precision;
+use ncs::labels::Labels;
 use ncs::serve::{App, BackendWorker, Config, GraphInfo, StickWorker, Worker};
 use ncs::{Error, Result};
 
+use super::backend::{Backend, PrecisionArg, StickFiles};
 use super::preprocess::SchemeArg;
-use super::run::{Backend, StickFiles};
-use super::{classify, sticks, Outcome};
+use super::Outcome;
 
 /// Options of `ncs serve`.
 #[derive(Debug, clap::Args)]
@@ -56,39 +57,39 @@ pub struct ServeArgs {
 
 pub fn run(args: &ServeArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
     init_logging();
-    let bytes = std::fs::read(&args.graph).map_err(|source| Error::Io { path: args.graph.clone(), source })?;
+    let graph = Arc::new(GraphFile::read(&args.graph)?);
     let name = args.graph.file_name().map_or_else(|| args.graph.display().to_string(), |n| n.to_string_lossy().into());
-    let graph = GraphInfo::from_bytes(&name, &bytes)
-        .map_err(|e| Error::InvalidInput(format!("{}: {e}", args.graph.display())))?;
-    if let Some(size) = args.size.filter(|&s| s != graph.input_shape[0] as usize) {
-        return Err(Error::InvalidInput(format!(
+    let info = GraphInfo::of(&name, &graph);
+    if let Some(size) = args.size.filter(|&s| s != info.input_shape[0] as usize) {
+        return Err(Error::Usage(format!(
             "--size {size}: the network input is {:?}; images must preprocess to its side",
-            graph.input_shape
+            info.input_shape
         )));
     }
+    let labels = Labels::read(&args.labels, info.classes())?;
     let config = Config {
-        graph,
-        labels: classify::read_labels(&args.labels)?,
+        graph: info,
+        labels: labels.names().to_vec(),
         scheme: args.preprocess.scheme(0, false),
         queue: args.queue,
         max_body: args.max_body,
         api_key: args.api_key.clone().filter(|k| !k.is_empty()),
         client_timeout: ncs::serve::CLIENT_TIMEOUT,
     };
-    config.validate().map_err(|e| Error::InvalidInput(format!("{e} ({})", args.labels.display())))?;
-    let workers = open_workers(args, Arc::from(bytes), tracer)?;
+    config.validate().map_err(|e| e.in_graph(Some(&args.graph)))?;
+    let workers = open_workers(args, graph, tracer)?;
     let names: Vec<String> = workers.iter().map(|w| format!("{} ({})", w.name(), w.kind())).collect();
     let app = App::new(config, workers)?;
     let runtime = ncs::serve::runtime()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
-            .map_err(|e| Error::InvalidInput(format!("--listen {}: {e}", args.listen)))?;
-        let addr = listener.local_addr().map_err(|e| Error::InvalidInput(format!("--listen: {e}")))?;
+            .map_err(|e| Error::Usage(format!("--listen {}: {e}", args.listen)))?;
+        let addr = listener.local_addr().map_err(|e| Error::Usage(format!("--listen: {e}")))?;
         println!("ncs serve: listening on http://{addr} with {} stick(s): {}", names.len(), names.join(", "));
         ncs::serve::serve(listener, Arc::clone(&app), shutdown_signal())
             .await
-            .map_err(|e| Error::InvalidInput(format!("serving on {addr}: {e}")))
+            .map_err(|e| Error::Usage(format!("serving on {addr}: {e}")))
     })?;
     let answered: u64 = app.pool.sticks().iter().map(|s| s.inferences).sum();
     println!("ncs serve: stopped; {answered} inferences answered, sticks closed");
@@ -121,70 +122,69 @@ async fn shutdown_signal() {
 }
 
 /// One worker per stick asked for (opened in parallel: a real stick takes seconds to boot).
-fn open_workers(args: &ServeArgs, graph: Arc<[u8]>, tracer: Option<&Tracer>) -> Result<Vec<Box<dyn Worker>>> {
+fn open_workers(args: &ServeArgs, graph: Arc<GraphFile>, tracer: Option<&Tracer>) -> Result<Vec<Box<dyn Worker>>> {
     let kind = args.backend.unwrap_or(if args.emulate.is_some() { Backend::Emulator } else { Backend::Usb });
     if args.emulate.is_some() && kind != Backend::Emulator {
-        return Err(Error::InvalidInput("--emulate needs --backend emulator".into()));
+        return Err(Error::Usage("--emulate needs --backend emulator".into()));
     }
-    let wanted =
-        match args.devices.as_str() {
-            "all" => None,
-            n => Some(n.parse::<usize>().ok().filter(|&n| n > 0).ok_or_else(|| {
-                Error::InvalidInput(format!("--devices {n}: expected `all` or a count of at least 1"))
-            })?),
-        };
+    let wanted = match args.devices.as_str() {
+        "all" => None,
+        n => Some(
+            n.parse::<usize>()
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| Error::Usage(format!("--devices {n}: expected `all` or a count of at least 1")))?,
+        ),
+    };
     match kind {
-        Backend::Cpu => {
-            let blob = Arc::new(ncs::blob::parse_owned(graph.to_vec())?);
-            (0..wanted.unwrap_or(1))
+        // The CPU reference and an NCSDK library: one inference at a time each, through the
+        // library's backend factory (which is also how they recover).
+        Backend::Cpu | Backend::Sdk => {
+            let count = wanted.unwrap_or(1);
+            if kind == Backend::Sdk && count > 1 {
+                return Err(Error::Usage("--backend sdk serves with one device".into()));
+            }
+            let options = args.files.options(PrecisionArg::Fp16, tracer);
+            (0..count)
                 .map(|i| {
-                    let blob = Arc::clone(&blob);
-                    let open: ncs::serve::Opener = Box::new(move || Ok(Box::new(Cpu::new(&blob, Precision::Fp16)?)));
-                    Ok(Box::new(BackendWorker::open(&format!("cpu{i}"), open)?) as Box<dyn Worker>)
+                    let (graph, options) = (Arc::clone(&graph), options.clone());
+                    let open: ncs::serve::Opener = Box::new(move || ncs::backend::open(kind.into(), &graph, &options));
+                    let name = format!("{}{i}", BackendKind::from(kind).name());
+                    Ok(Box::new(BackendWorker::open(&name, open)?) as Box<dyn Worker>)
                 })
                 .collect()
-        }
-        Backend::Sdk => {
-            if wanted.is_some_and(|n| n > 1) {
-                return Err(Error::InvalidInput("--backend sdk serves with one device".into()));
-            }
-            let lib = args.files.mvnc_lib.clone();
-            let open: ncs::serve::Opener = Box::new(move || {
-                let stick = ncs::sdk::SdkStick::open(ncs::sdk::Mvnc::load(lib.as_deref())?, &graph)?;
-                log::info!("sdk: opened ({:?} → {:?})", stick.input_shape(), stick.output_shape());
-                Ok(Box::new(stick))
-            });
-            Ok(vec![Box::new(BackendWorker::open("sdk0", open)?)])
         }
         Backend::Emulator | Backend::Usb => open_sticks(args, kind, wanted, graph, tracer),
     }
 }
 
+/// A [`StickWorker`] (both slots in use, recovered in place) per stick on the bus.
 fn open_sticks(
     args: &ServeArgs,
     kind: Backend,
     wanted: Option<usize>,
-    graph: Arc<[u8]>,
+    graph: Arc<GraphFile>,
     tracer: Option<&Tracer>,
 ) -> Result<Vec<Box<dyn Worker>>> {
     let emulated = kind == Backend::Emulator;
-    let bus: Arc<dyn Bus> = Arc::from(
-        sticks::open_bus(emulated.then_some(args.emulate.unwrap_or(1)))?
-            .ok_or_else(|| Error::InvalidInput("no USB subsystem available: --backend usb needs a stick".into()))?,
-    );
-    let firmware = sticks::firmware_for(emulated, args.files.firmware.as_deref())?;
-    let found = bus.sticks().map_err(|e| Error::InvalidInput(format!("{}: {e}", bus.describe())))?;
-    let names: Vec<String> = found.iter().map(|s| s.name()).take(wanted.unwrap_or(usize::MAX)).collect();
-    if names.is_empty() || wanted.is_some_and(|n| n > names.len()) {
-        return Err(Error::InvalidInput(format!(
+    let bus: Arc<dyn Bus> =
+        Arc::from(open_bus(emulated.then_some(args.emulate.unwrap_or(1)))?.ok_or(Error::NoUsbSubsystem)?);
+    let firmware = firmware_for(emulated, args.files.firmware.as_deref())?;
+    let found = bus.sticks().map_err(|source| Error::Bus { bus: bus.describe(), source })?;
+    if found.is_empty() {
+        return Err(Error::NoStick { bus: bus.describe() });
+    }
+    if wanted.is_some_and(|n| n > found.len()) {
+        return Err(Error::Usage(format!(
             "--devices {}: {} stick(s) found on {}",
             args.devices,
             found.len(),
             bus.describe()
         )));
     }
+    let names: Vec<String> = found.iter().map(|s| s.name()).take(wanted.unwrap_or(usize::MAX)).collect();
     let options = OpenOptions { tracer: tracer.cloned(), ..OpenOptions::default() };
-    let label = if emulated { "emulator" } else { "usb" };
+    let label = BackendKind::from(kind).name();
     let opened: Vec<Result<StickWorker>> = std::thread::scope(|scope| {
         let handles: Vec<_> = names
             .iter()
@@ -194,20 +194,32 @@ fn open_sticks(
                 scope.spawn(move || StickWorker::open(bus, name, label, firmware, graph, options))
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::InvalidInput("panic".into())))).collect()
+        handles
+            .into_iter()
+            .zip(&names)
+            .map(|(h, name)| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::BackendFault { backend: name.clone(), message: "opening it panicked".into() })
+                })
+            })
+            .collect()
     });
     let mut workers: Vec<Box<dyn Worker>> = Vec::new();
+    let mut first_error = None;
     for (name, result) in names.iter().zip(opened) {
         match result {
             Ok(worker) => workers.push(Box::new(worker)),
             // A deployment keeps serving with the sticks that work; the others are named.
-            Err(e) => log::error!("{name}: cannot open, serving without it: {e}"),
+            Err(e) => {
+                log::error!("{name}: cannot open, serving without it: {e}");
+                first_error.get_or_insert(e);
+            }
         }
     }
-    if workers.is_empty() {
-        return Err(Error::InvalidInput(format!("none of the {} stick(s) could be opened", names.len())));
+    match first_error {
+        Some(e) if workers.is_empty() => Err(e),
+        _ => Ok(workers),
     }
-    Ok(workers)
 }
 
 /// Log lines on stderr (stick failures and recoveries), for the journal.

@@ -124,7 +124,9 @@ pub fn to_channels(rgb: Vec<f32>, channels: u32) -> Result<Vec<f32>> {
     match channels {
         3 => Ok(rgb),
         1 => Ok(rgb.chunks_exact(3).map(|p| (p[0] + p[1] + p[2]) / 3.0).collect()),
-        other => Err(Error::InvalidInput(format!("images feed networks of 1 or 3 channels, not {other}"))),
+        other => {
+            Err(Error::Input { path: None, message: format!("images feed networks of 1 or 3 channels, not {other}") })
+        }
     }
 }
 

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::blob;
+use crate::blob::GraphFile;
 use crate::error::{Error, Result};
 use crate::preprocess::Scheme;
 pub use metrics::Metrics;
@@ -53,16 +53,12 @@ pub struct GraphInfo {
 }
 
 impl GraphInfo {
-    /// Parses (and so validates) a graph file's bytes.
-    pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Self> {
-        let parsed = blob::parse(bytes).map_err(|source| Error::Blob { path: name.into(), source })?;
-        let sha256 = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
-        Ok(GraphInfo {
-            name: name.to_owned(),
-            sha256,
-            input_shape: parsed.input_shape(),
-            output_shape: parsed.output_shape(),
-        })
+    /// Describes a parsed graph; the digest is of its bytes (what the stick is sent, the same
+    /// bytes as the file: every graph the parser accepts re-writes identically).
+    pub fn of(name: &str, graph: &GraphFile) -> Self {
+        let sha256 = Sha256::digest(graph.to_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let blob = graph.blob();
+        GraphInfo { name: name.to_owned(), sha256, input_shape: blob.input_shape(), output_shape: blob.output_shape() }
     }
 
     /// Number of output values (classes, for a classifier).
@@ -102,13 +98,13 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         let [rows, cols, channels] = self.graph.input_shape;
         if rows != cols || !matches!(channels, 1 | 3) {
-            return Err(Error::InvalidInput(format!(
+            return Err(Error::Usage(format!(
                 "{}: images preprocess to a square of 1 or 3 channels; the network input is [{rows}, {cols}, {channels}]",
                 self.graph.name
             )));
         }
         if self.labels.len() != self.graph.classes() {
-            return Err(Error::InvalidInput(format!(
+            return Err(Error::Usage(format!(
                 "{} labels for the {} outputs of {}",
                 self.labels.len(),
                 self.graph.classes(),
@@ -116,10 +112,10 @@ impl Config {
             )));
         }
         if self.queue == 0 || self.max_body == 0 {
-            return Err(Error::InvalidInput("--queue and --max-body must be at least 1".into()));
+            return Err(Error::Usage("--queue and --max-body must be at least 1".into()));
         }
         if self.client_timeout.is_zero() {
-            return Err(Error::InvalidInput("the client timeout must be longer than zero".into()));
+            return Err(Error::Usage("the client timeout must be longer than zero".into()));
         }
         Ok(())
     }
@@ -144,7 +140,7 @@ impl App {
     pub fn new(config: Config, workers: Vec<Box<dyn Worker>>) -> Result<Arc<App>> {
         config.validate()?;
         if workers.is_empty() {
-            return Err(Error::InvalidInput("no sticks to serve with".into()));
+            return Err(Error::Usage("no sticks to serve with".into()));
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let pool = Pool::start(workers, config.queue);
@@ -229,8 +225,8 @@ impl Running {
         let runtime = runtime()?;
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind(addr))
-            .map_err(|e| Error::InvalidInput(format!("cannot listen on {addr}: {e}")))?;
-        let addr = listener.local_addr().map_err(|e| Error::InvalidInput(format!("{addr}: {e}")))?;
+            .map_err(|e| Error::Usage(format!("cannot listen on {addr}: {e}")))?;
+        let addr = listener.local_addr().map_err(|e| Error::Usage(format!("{addr}: {e}")))?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let served = Arc::clone(&app);
         let thread = std::thread::Builder::new()
@@ -240,7 +236,7 @@ impl Running {
                     let _ = stopped.await;
                 }))
             })
-            .map_err(|e| Error::InvalidInput(format!("cannot start the server thread: {e}")))?;
+            .map_err(|e| Error::Usage(format!("cannot start the server thread: {e}")))?;
         Ok(Running { addr, app, stop: Some(stop), thread: Some(thread) })
     }
 
@@ -275,5 +271,5 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .thread_name("ncs-http")
         .enable_all()
         .build()
-        .map_err(|e| Error::InvalidInput(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
 }

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use crate::backend::Backend;
+use crate::blob::GraphFile;
 use crate::device::{Bus, Device, Firmware, OpenOptions, Telemetry};
 use crate::error::{Error, Result};
 use crate::fp16;
@@ -19,6 +20,11 @@ pub struct Collected {
     pub output: Vec<f32>,
     /// The tag the input was submitted with.
     pub tag: u64,
+}
+
+/// A worker used against its contract (the pool never does this).
+fn fault(worker: &str, message: &str) -> Error {
+    Error::BackendFault { backend: worker.to_owned(), message: message.to_owned() }
 }
 
 /// One stick (or executor) the pool drives from a thread of its own.
@@ -48,7 +54,7 @@ pub struct StickWorker {
     stick: String,
     kind: &'static str,
     firmware: Firmware,
-    graph: Arc<[u8]>,
+    graph: Arc<GraphFile>,
     options: OpenOptions,
     device: Option<Device>,
 }
@@ -67,7 +73,7 @@ impl StickWorker {
         stick: &str,
         kind: &'static str,
         firmware: Firmware,
-        graph: Arc<[u8]>,
+        graph: Arc<GraphFile>,
         options: OpenOptions,
     ) -> Result<Self> {
         let mut worker = StickWorker { bus, stick: stick.to_owned(), kind, firmware, graph, options, device: None };
@@ -91,7 +97,7 @@ impl StickWorker {
 
     fn device(&mut self) -> Result<&mut Device> {
         let stick = &self.stick;
-        self.device.as_mut().ok_or_else(|| Error::InvalidInput(format!("{stick}: not open (recovering)")))
+        self.device.as_mut().ok_or_else(|| fault(stick, "not open (recovering)"))
     }
 }
 
@@ -176,17 +182,16 @@ impl Worker for BackendWorker {
 
     fn submit(&mut self, input: &[f32], tag: u64) -> Result<()> {
         if self.pending.is_some() {
-            return Err(Error::InvalidInput(format!("{}: one inference at a time", self.name)));
+            return Err(fault(&self.name, "one inference at a time"));
         }
         self.pending = Some((input.to_vec(), tag));
         Ok(())
     }
 
     fn collect(&mut self) -> Result<Collected> {
-        let (input, tag) =
-            self.pending.take().ok_or_else(|| Error::InvalidInput(format!("{}: nothing submitted", self.name)))?;
+        let (input, tag) = self.pending.take().ok_or_else(|| fault(&self.name, "nothing submitted"))?;
         let name = &self.name;
-        let backend = self.backend.as_mut().ok_or_else(|| Error::InvalidInput(format!("{name}: not open")))?;
+        let backend = self.backend.as_mut().ok_or_else(|| fault(name, "not open (recovering)"))?;
         let outcome = backend.infer(&input)?;
         self.telemetry = outcome.telemetry;
         Ok(Collected { output: outcome.output, tag })

@@ -8,6 +8,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ncs::blob::GraphFile;
 use ncs::device::emulator::{Profile, SoftBus, SOFT_FIRMWARE};
 use ncs::device::{Bus, Firmware, OpenOptions, Telemetry};
 use ncs::preprocess::Scheme;
@@ -120,13 +121,12 @@ impl<'a> Setup<'a> {
 
     /// Boots the software sticks and serves on a free port. The bus is returned for faults.
     pub fn start(self) -> (Running, SoftBus) {
-        let bytes = std::fs::read(self.graph).unwrap();
+        let file = Arc::new(GraphFile::read(self.graph).unwrap());
         let name = self.graph.file_name().unwrap().to_string_lossy().into_owned();
-        let graph = GraphInfo::from_bytes(&name, &bytes).unwrap();
+        let graph = GraphInfo::of(&name, &file);
         let bus = SoftBus::with_profile(self.sticks, strict_profile());
         let shared: Arc<dyn Bus> = Arc::new(bus.clone());
         let firmware = Firmware::from_bytes(SOFT_FIRMWARE.to_vec(), "software stick firmware").unwrap();
-        let bytes: Arc<[u8]> = Arc::from(bytes);
         let workers: Vec<Box<dyn Worker>> = bus
             .sticks_mut()
             .iter()
@@ -136,7 +136,7 @@ impl<'a> Setup<'a> {
                     &s.name(),
                     "emulator",
                     firmware.clone(),
-                    Arc::clone(&bytes),
+                    Arc::clone(&file),
                     OpenOptions::default(),
                 )
                 .unwrap();
