@@ -4,16 +4,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ncs::backend::{firmware_for, open_bus, BackendKind};
+use ncs::backend::{firmware_for, open_bus, BackendKind, BackendOptions};
 use ncs::blob::GraphFile;
-use ncs::device::trace::Tracer;
 use ncs::device::{Bus, OpenOptions};
 use ncs::labels::Labels;
 use ncs::serve::{App, BackendWorker, Config, GraphInfo, StickWorker, Worker};
 use ncs::{Error, Result};
 
-use super::backend::{Backend, PrecisionArg, StickFiles};
-use super::preprocess::SchemeArg;
+use super::backend::{Backend, BackendArgs, PrecisionArg};
+use super::input::SchemeArg;
 use super::Outcome;
 
 /// Options of `ncs serve`.
@@ -30,15 +29,9 @@ pub struct ServeArgs {
     /// Side length (must equal the network's input; default: the network's input).
     #[arg(long)]
     pub size: Option<usize>,
-    /// Where inferences run (default: usb, or emulator with --emulate).
-    #[arg(long, value_enum)]
-    pub backend: Option<Backend>,
     /// Sticks to use: `all`, or a count (the CPU backend: that many executors).
     #[arg(long, default_value = "all")]
     pub devices: String,
-    /// Serve with N software sticks (implies --backend emulator).
-    #[arg(long, value_name = "N")]
-    pub emulate: Option<usize>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -51,12 +44,13 @@ pub struct ServeArgs {
     /// Require this key (header X-API-Key, or Authorization: Bearer) on classification requests.
     #[arg(long, env = "NCS_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// Where inferences run. Unlike the other commands, the default is the real sticks (usb),
+    /// or the emulator with --emulate: a server is for deployment.
     #[command(flatten)]
-    pub files: StickFiles,
+    pub backend: BackendArgs,
 }
 
-pub fn run(args: &ServeArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
-    init_logging();
+pub fn run(args: &ServeArgs) -> Result<Outcome> {
     let graph = Arc::new(GraphFile::read(&args.graph)?);
     let name = args.graph.file_name().map_or_else(|| args.graph.display().to_string(), |n| n.to_string_lossy().into());
     let info = GraphInfo::of(&name, &graph);
@@ -77,7 +71,7 @@ pub fn run(args: &ServeArgs, tracer: Option<&Tracer>) -> Result<Outcome> {
         client_timeout: ncs::serve::CLIENT_TIMEOUT,
     };
     config.validate().map_err(|e| e.in_graph(Some(&args.graph)))?;
-    let workers = open_workers(args, graph, tracer)?;
+    let workers = open_workers(args, graph)?;
     let names: Vec<String> = workers.iter().map(|w| format!("{} ({})", w.name(), w.kind())).collect();
     let app = App::new(config, workers)?;
     let runtime = ncs::serve::runtime()?;
@@ -122,11 +116,12 @@ async fn shutdown_signal() {
 }
 
 /// One worker per stick asked for (opened in parallel: a real stick takes seconds to boot).
-fn open_workers(args: &ServeArgs, graph: Arc<GraphFile>, tracer: Option<&Tracer>) -> Result<Vec<Box<dyn Worker>>> {
-    let kind = args.backend.unwrap_or(if args.emulate.is_some() { Backend::Emulator } else { Backend::Usb });
-    if args.emulate.is_some() && kind != Backend::Emulator {
-        return Err(Error::Usage("--emulate needs --backend emulator".into()));
-    }
+fn open_workers(args: &ServeArgs, graph: Arc<GraphFile>) -> Result<Vec<Box<dyn Worker>>> {
+    let kind = match (args.backend.backend, args.backend.emulate) {
+        (None, None) => Backend::Usb,
+        _ => args.backend.backend()?,
+    };
+    let options = args.backend.options_with(PrecisionArg::Fp16)?;
     let wanted = match args.devices.as_str() {
         "all" => None,
         n => Some(
@@ -144,7 +139,6 @@ fn open_workers(args: &ServeArgs, graph: Arc<GraphFile>, tracer: Option<&Tracer>
             if kind == Backend::Sdk && count > 1 {
                 return Err(Error::Usage("--backend sdk serves with one device".into()));
             }
-            let options = args.files.options(PrecisionArg::Fp16, tracer);
             (0..count)
                 .map(|i| {
                     let (graph, options) = (Arc::clone(&graph), options.clone());
@@ -154,7 +148,7 @@ fn open_workers(args: &ServeArgs, graph: Arc<GraphFile>, tracer: Option<&Tracer>
                 })
                 .collect()
         }
-        Backend::Emulator | Backend::Usb => open_sticks(args, kind, wanted, graph, tracer),
+        Backend::Emulator | Backend::Usb => open_sticks(args, kind, wanted, graph, &options),
     }
 }
 
@@ -164,12 +158,11 @@ fn open_sticks(
     kind: Backend,
     wanted: Option<usize>,
     graph: Arc<GraphFile>,
-    tracer: Option<&Tracer>,
+    backend: &BackendOptions,
 ) -> Result<Vec<Box<dyn Worker>>> {
     let emulated = kind == Backend::Emulator;
-    let bus: Arc<dyn Bus> =
-        Arc::from(open_bus(emulated.then_some(args.emulate.unwrap_or(1)))?.ok_or(Error::NoUsbSubsystem)?);
-    let firmware = firmware_for(emulated, args.files.firmware.as_deref())?;
+    let bus: Arc<dyn Bus> = Arc::from(open_bus(emulated.then_some(backend.emulate))?.ok_or(Error::NoUsbSubsystem)?);
+    let firmware = firmware_for(emulated, backend.firmware.as_deref())?;
     let found = bus.sticks().map_err(|source| Error::Bus { bus: bus.describe(), source })?;
     if found.is_empty() {
         return Err(Error::NoStick { bus: bus.describe() });
@@ -183,7 +176,7 @@ fn open_sticks(
         )));
     }
     let names: Vec<String> = found.iter().map(|s| s.name()).take(wanted.unwrap_or(usize::MAX)).collect();
-    let options = OpenOptions { tracer: tracer.cloned(), ..OpenOptions::default() };
+    let options = OpenOptions { tracer: backend.tracer.clone(), ..OpenOptions::default() };
     let label = BackendKind::from(kind).name();
     let opened: Vec<Result<StickWorker>> = std::thread::scope(|scope| {
         let handles: Vec<_> = names
@@ -219,25 +212,5 @@ fn open_sticks(
     match first_error {
         Some(e) if workers.is_empty() => Err(e),
         _ => Ok(workers),
-    }
-}
-
-/// Log lines on stderr (stick failures and recoveries), for the journal.
-fn init_logging() {
-    struct Stderr;
-    impl log::Log for Stderr {
-        fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-            metadata.level() <= log::Level::Info
-        }
-        fn log(&self, record: &log::Record<'_>) {
-            if self.enabled(record.metadata()) {
-                eprintln!("ncs serve: {}: {}", record.level().as_str().to_lowercase(), record.args());
-            }
-        }
-        fn flush(&self) {}
-    }
-    static LOGGER: Stderr = Stderr;
-    if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(log::LevelFilter::Info);
     }
 }
