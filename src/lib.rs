@@ -3,16 +3,22 @@
 //! Data flows one way:
 //!
 //! ```text
-//! bytes ──blob::parse──▶ Blob ──graph (stats, builder)──▶ executor / device ──▶ outputs ──▶ report
+//! bytes ─▶ blob::GraphFile ─▶ backend (reference::Executor | device::Device | sdk) ─▶ outputs ─▶ reports
 //! ```
 //!
-//! - [`blob`]: the NCSDK 1.x graph file, parsed with full validation and written byte-exactly.
+//! - [`blob`]: the NCSDK 1.x graph file, parsed once with full validation and written byte-exactly.
 //! - [`compile`]: frozen TensorFlow graphs to graph files, as mvNCCompile writes them.
 //! - [`graph`]: derived facts about a blob (shapes, MACs, parameters) and a builder for test nets.
-//! - [`reference`]: the CPU executor that runs a blob as the stick does.
-//! - [`window`]: sliding-window arithmetic (output sizes, padding, tap indices) that builder and
-//!   executor share.
-//! - [`device`]: the native NCS1 driver over a USB bus, and the software stick.
+//! - [`window`]: sliding-window arithmetic (output sizes, padding, tap indices) that builder,
+//!   compiler and executor share.
+//! - [`reference`](mod@reference): the CPU executor that runs a blob as the stick does.
+//! - [`device`]: the native NCS1 driver over a USB bus, and the strict software stick.
+//! - [`sdk`]: Intel's C library (or our drop-in) through bindgen, and the status table.
+//! - [`backend`]: one [`backend::Backend`] trait over all of these, and the factory that opens one.
+//! - [`preprocess`], [`npy`], [`labels`]: inputs and label files.
+//! - [`verify`], [`profile`], [`bench`](mod@bench), [`classify`]: the reports built on backends.
+//! - [`fp16`], [`splitmix`]: the one fp16 codec and the one seeded random stream.
+//! - [`error`]: one error type, a variant per kind of failure.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

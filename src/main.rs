@@ -1,4 +1,4 @@
-//! The `ncs` command: parse the command line, call the library, print. See `CLI.md`.
+//! The `ncs` command: parse the command line, call the library, print. See `docs/cli.md`.
 
 mod cli;
 

@@ -1,4 +1,4 @@
-//! `ncs info` as users and scripts call it (CLI.md): tables, JSON, and exit code 2 with a
+//! `ncs info` as users and scripts call it (docs/cli.md): tables, JSON, and exit code 2 with a
 //! message naming file, offset and stage on bad input.
 
 mod common;

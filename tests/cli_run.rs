@@ -1,4 +1,4 @@
-//! `ncs run` as CLI.md specifies it, on bundled and real graphs.
+//! `ncs run` as docs/cli.md specifies it, on bundled and real graphs.
 
 mod common;
 

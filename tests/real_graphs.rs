@@ -22,7 +22,7 @@ fn real_graphs_round_trip_byte_identically() {
 
 #[test]
 fn conv8_matches_the_worked_example() {
-    // research/blob_format.md §6, worked example.
+    // docs/blob_format.md §11, worked example.
     let blob = blob::parse(&shared_graph("conv8.graph")).unwrap();
     assert_eq!(blob.header.name.text(), "TensorFlow Network");
     assert_eq!((blob.header.first_shave, blob.header.last_shave), (0, 11));

@@ -216,7 +216,7 @@ fn dense_normalisation_and_elementwise_match_tensorflow() {
 #[test]
 fn inception_v3_matches_tensorflow_logits() {
     let blob = inception_v3(1011).unwrap();
-    // research/inception_and_peers.md §2.5, counted layer by layer from TF-Slim's definition
+    // docs/numerics.md §8, counted layer by layer from TF-Slim's definition
     // (and matching Keras' parameter count for 1000 classes).
     let stats = ncs::graph::GraphStats::of(&blob);
     assert_eq!(stats.macs, 5_713_218_144);

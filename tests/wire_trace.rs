@@ -1,5 +1,5 @@
 //! The driver's wire sequence, read back from its USB trace, follows what Intel's v1.12
-//! library sends (research/ncsdk_api.md §7): boot in packet-size chunks, status polls, SET
+//! library sends (docs/usb_protocol.md §4, §8–§10): boot in packet-size chunks, status polls, SET
 //! blobFile in one transfer, SET auxBuffer of 224 + 4·stages zeros, config once with NCSDK's
 //! defaults, input1/input2 alternating with hostready only when nothing is queued, GET output
 //! always with hostready 0, GET auxBuffer with hostready 1 only when two were queued, and a

@@ -1,4 +1,4 @@
-//! Byte offsets, sizes and limits of the v2 blob format (research/blob_format.md §1–§2).
+//! Byte offsets, sizes and limits of the v2 blob format (docs/blob_format.md §2–§3).
 //!
 //! Parser, writer and error messages all take offsets from here, so a field lives at exactly
 //! one documented place.
@@ -50,9 +50,9 @@ pub mod header {
     pub const FILE_SIZE: usize = 32;
     /// u32 blob version (2).
     pub const VERSION: usize = 36;
-    /// char[100] network name.
+    /// `char[100]` network name.
     pub const NAME: usize = 40;
-    /// char[100] report directory (always empty).
+    /// `char[100]` report directory (always empty).
     pub const REPORT_DIR: usize = 140;
     /// u32 number of stage records.
     pub const STAGE_COUNT: usize = 240;
@@ -71,7 +71,7 @@ pub mod header {
 }
 
 /// Stage record field offsets, relative to the record start; each constant is named after the
-/// toolkit's field (research/blob_format.md §2).
+/// toolkit's field (docs/blob_format.md §3).
 #[allow(missing_docs)]
 pub mod record {
     pub const NAME: usize = 0;

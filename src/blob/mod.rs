@@ -6,8 +6,8 @@
 //! ```
 //!
 //! [`parse`] validates everything a consumer relies on (sizes, enums, every pointer and extent
-//! against its arena) so that executors can index arenas without further checks; [`write`]
-//! follows mvNCCompile's conventions. Facts and sources: `research/blob_format.md`.
+//! against its arena) so that executors can index arenas without further checks; [`write`](fn@write)
+//! follows mvNCCompile's conventions. Facts and sources: `docs/blob_format.md`.
 
 mod enums;
 mod error;

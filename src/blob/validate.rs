@@ -84,7 +84,7 @@ impl Operand {
 
 /// The used operands of a stage with the bytes each one spans.
 ///
-/// Sizes of weights and parameters follow the op (research/blob_format.md §3.4, §4.2); a slot
+/// Sizes of weights and parameters follow the op (docs/blob_format.md §7.5); a slot
 /// whose size this table does not know is still checked to point inside its region.
 pub fn operands(stage: &Stage) -> Vec<Operand> {
     Slot::ALL

@@ -247,7 +247,7 @@ impl Network {
                     WindowOp::Convolution
                 };
                 // Record order: x with radix_x, stride_x and pad_x (for TF graphs x is H but
-                // radix_x is the kernel's width: quirk 1, research/blob_format.md §3.4).
+                // radix_x is the kernel's width: quirk 1, docs/blob_format.md §8).
                 let pads = [pad_x, pad_y].map(|p| u8::try_from(p).unwrap_or(u8::MAX));
                 let padding = Padding::of_record(spec.pad_style, pads);
                 out.x = clamp(Axis::new(radix_x, stride_x, 1).output_len(x, padding.axis(0), window_op));

@@ -6,7 +6,7 @@
 //! ```
 //!
 //! The front end follows mvNCCompile v1's TensorFlow parser op by op, including the toolkit's
-//! quirks (research/blob_format.md §3.4) so that the files match Intel's; where mvNCCompile
+//! quirks (docs/blob_format.md §8) so that the files match Intel's; where mvNCCompile
 //! produced a blob known to compute wrongly, the file format is kept and a warning names the
 //! stage. Deliberate differences are listed in README ("ncs compile").
 

@@ -34,7 +34,7 @@ pub struct GraphOptions {
     pub iterations: i32,
     /// Measure temperature once per inference (1) rather than per layer.
     pub network_throttle: i32,
-    /// Return [`DeviceError::Busy`]/[`DeviceError::NoData`] instead of waiting.
+    /// Return [`DeviceError::Busy`](crate::device::DeviceError::Busy)/[`DeviceError::NoData`](crate::device::DeviceError::NoData) instead of waiting.
     pub dont_block: bool,
 }
 

@@ -1,5 +1,5 @@
 //! The v1 link protocol's wire types, shared by the host driver and the software stick
-//! (research/ncsdk_api.md §3.5–§3.11): the 64-byte header, commands, statuses, buffer names,
+//! (docs/usb_protocol.md §6–§12): the 64-byte header, commands, statuses, buffer names,
 //! the permit, and the config and auxBuffer layouts.
 
 /// Booted-stick USB identity (03e7:f63b) and the ROM's (03e7:2150).
@@ -215,7 +215,7 @@ impl Header {
     }
 }
 
-/// The `config` payload: 10 little-endian i32 (research §3.11).
+/// The `config` payload: 10 little-endian i32 (docs/usb_protocol.md §11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
     /// 1 asks for the optimisation list instead of configuring.
@@ -316,7 +316,7 @@ impl Config {
     }
 }
 
-/// Byte layout of `auxBuffer` (research §3.10).
+/// Byte layout of `auxBuffer` (docs/usb_protocol.md §12).
 pub mod aux {
     /// Debug string (NUL-terminated; non-empty means a firmware error).
     pub const DEBUG: std::ops::Range<usize> = 0..120;
@@ -359,7 +359,7 @@ mod tests {
 
     #[test]
     fn config_defaults_are_what_ncsdk_sends() {
-        // research §7 row 4: [1,0,1,95,85,0,100,10000,0,1].
+        // docs/usb_protocol.md §11: [1,0,1,95,85,0,100,10000,0,1].
         let want: Vec<u8> = [1i32, 0, 1, 95, 85, 0, 100, 10000, 0, 1].iter().flat_map(|v| v.to_le_bytes()).collect();
         assert_eq!(Config::default().encode().to_vec(), want);
         assert_eq!(Config::decode(&want), Some(Config::default()));

@@ -158,7 +158,7 @@ mod tests {
 
     #[test]
     fn match_tensorflows_golden_values() {
-        // research §1.5, measured on TensorFlow.
+        // docs/numerics.md §6.5, measured on TensorFlow.
         let mut p = pixel([0.2, 0.4, 0.6]);
         adjust_saturation(&mut p, 0.5);
         close(&p, [0.4, 0.5, 0.6]);

@@ -131,7 +131,7 @@ mod tests {
 
     #[test]
     fn central_crop_matches_tensorflows_sizes() {
-        // research §1.2 (measured): 600→526, 1944×2592→1702×2268, 257→225, 299→263.
+        // docs/numerics.md §6.2 (measured): 600→526, 1944×2592→1702×2268, 257→225, 299→263.
         assert_eq!(central(600, 600, 0.875), CropBox { y: 37, x: 37, height: 526, width: 526 });
         let b = central(1944, 2592, 0.875);
         assert_eq!((b.height, b.width), (1702, 2268));

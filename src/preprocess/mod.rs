@@ -1,6 +1,6 @@
 //! Image preprocessing for Inception-style networks, numerically faithful to TensorFlow:
 //!
-//! - [`Scheme::SlimEval`]: TF-Slim `preprocess_for_eval` — to [0,1], `central_crop(0.875)`,
+//! - [`Scheme::SlimEval`]: TF-Slim `preprocess_for_eval` — to `[0, 1]`, `central_crop(0.875)`,
 //!   TF1 bilinear resize (no half-pixel centres), `(x − 0.5)·2`;
 //! - [`Scheme::SlimTrain`]: TF-Slim `preprocess_for_train` with a seeded stream — distorted
 //!   bounding-box crop, resize by a random method, random left-right flip, `distort_color` in a
@@ -10,7 +10,7 @@
 //! - [`Scheme::Plain`]: the whole image resized to the target, in [0, 1].
 //!
 //! Output is float32 HWC RGB `[height, width, 3]`. Only the crop is ever read: the full-size
-//! image is never converted to floats. Facts: `research/inception_and_peers.md` §1, §3.
+//! image is never converted to floats. Facts: `docs/numerics.md` §6.
 
 pub mod color;
 pub mod crop;

@@ -2,7 +2,7 @@
 //! coordinates `src = dst · in/out`), for the four methods of `ResizeMethodV1`, plus the
 //! half-pixel bilinear of OpenCV's INTER_LINEAR (TF2's `tf.image.resize`). Scales, coordinates
 //! and weights are computed in float32, as TensorFlow does: float64 gives visibly different
-//! results (research/inception_and_peers.md §1.3).
+//! results (docs/numerics.md §6.3).
 
 use ndarray::Array3;
 
@@ -199,7 +199,7 @@ mod tests {
 
     #[test]
     fn bilinear_matches_tensorflows_golden_values() {
-        // research §1.3: 4×4 arange(16) → 3×3, measured on TF.
+        // docs/numerics.md §6.3: 4×4 arange(16) → 3×3, measured on TF.
         let legacy = bilinear(&ramp(), 3, 3, false);
         let want = [0.0, 1.3333, 2.6667, 5.3333, 6.6667, 8.0, 10.6667, 12.0, 13.3333];
         for (i, w) in want.iter().enumerate() {

@@ -2,7 +2,7 @@
 """Expected stage outputs of real mvNCCompile graphs (and graphs/op_zoo.graph), computed by
 TensorFlow running *the weights stored in each blob*, for tests/graph_reference.rs.
 
-The blob is read here by its own small parser of the documented format (research/blob_format.md
+The blob is read here by its own small parser of the documented format (docs/blob_format.md
 §1–§4), not by ncs. Each network is then written out by hand as the TensorFlow model it was
 compiled from (conv2d, max_pool2d, matmul, conv2d_transpose, …), taking from the records only the
 weights and what a TensorFlow model states itself (kernel, stride, padding, post-op, channel
@@ -51,7 +51,7 @@ SHARED = os.environ.get("NCS_SHARED_GRAPHS", os.path.join(ROOT, "..", "shared", 
 OUT = os.path.join(HERE, "graph_ref")
 SAMPLE = 4096
 
-# ---- the blob, read independently (research/blob_format.md §1–§2) ----
+# ---- the blob, read independently (docs/blob_format.md §2–§3) ----
 
 HEADER_LEN, RECORD_LEN = 264, 227
 LOC_INPUT, LOC_BLOB = 1, 3

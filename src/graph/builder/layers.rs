@@ -84,8 +84,8 @@ impl GraphBuilder {
         Ok(self.push(stage, self.full(x), None, out))
     }
 
-    /// A parameterless elementwise op: sigmoid, tanh, square, rsqrt, copy, none, or the
-    /// post-op-only types relu/elu/leaky relu as standalone stages.
+    /// A parameterless elementwise op: sigmoid, tanh, square, rsqrt, copy or none. ReLU, ELU
+    /// and leaky ReLU are post-ops of the stage before (the `activation` of a layer), not stages.
     pub fn unary(&mut self, name: &str, op: StageType, x: TensorId) -> Result<TensorId> {
         use StageType as Op;
         if !matches!(op, Op::Sigmoid | Op::Tanh | Op::Square | Op::Rsqrt | Op::Copy | Op::None) {

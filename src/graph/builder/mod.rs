@@ -12,7 +12,7 @@
 //! assert_eq!(blob.output_shape(), [4, 4, 4]);
 //! ```
 //!
-//! Conventions follow the toolkit (research/blob_format.md §8): weights fp16 (round to nearest
+//! Conventions follow the toolkit (docs/blob_format.md §9): weights fp16 (round to nearest
 //! even) in HWCK order, each constant buffer 64-byte aligned in the data section, work buffers
 //! with guard bands of 2·(X+1)·Z fp16 values each side, tapDims (kh·kw, C, K) and tapStrides
 //! (2K, 2K, 2), concatenation by shared output buffers with channel offsets.

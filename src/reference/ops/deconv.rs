@@ -1,6 +1,6 @@
 //! Deconvolution (op 22). The toolkit stores the taps already flipped and with input/output
 //! swapped, `T[i][j][c][k] = W_fw[kh−1−i][kw−1−j][k][c]`, so the stage is a correlation of the
-//! stride-dilated input, padded by kh−1−p, with T (research/blob_format.md §3.4); the index
+//! stride-dilated input, padded by kh−1−p, with T (docs/blob_format.md §7.2); the index
 //! mapping is [`Window::deconv_source`].
 
 use super::Shape;
