@@ -49,7 +49,8 @@ impl Truth {
     /// Reads a CSV of `path,label` lines (blank lines skipped); a path may be given in full or
     /// as the file name alone.
     pub fn read_csv(path: &Path) -> Result<Truth> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+        let text = crate::files::read_text_at_most(path, crate::labels::MAX_LABEL_FILE)
+            .map_err(|source| Error::Io { path: path.to_owned(), source })?;
         let mut truth = BTreeMap::new();
         for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let (file, label) = line.rsplit_once(',').ok_or_else(|| Error::Labels {
@@ -158,13 +159,14 @@ pub fn collect_images(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
 }
 
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+    // Entry types do not follow symbolic links, so a link to a parent folder cannot loop.
+    let mut entries: Vec<(PathBuf, bool)> = std::fs::read_dir(dir)
         .map_err(|source| Error::Io { path: dir.to_owned(), source })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter_map(|e| e.ok().map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_dir()))))
         .collect();
     entries.sort();
-    for path in entries {
-        if path.is_dir() {
+    for (path, is_dir) in entries {
+        if is_dir {
             walk(&path, found)?;
         } else if path
             .extension()

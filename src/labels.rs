@@ -21,10 +21,14 @@ pub struct Labels {
     names: Vec<String>,
 }
 
+/// Largest label or truth file read (a million classes of 16 characters).
+pub const MAX_LABEL_FILE: u64 = 16 << 20;
+
 impl Labels {
     /// Reads a label file for a network with `classes` outputs; errors name the file and line.
     pub fn read(path: &Path, classes: usize) -> Result<Labels> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+        let text = crate::files::read_text_at_most(path, MAX_LABEL_FILE)
+            .map_err(|source| Error::Io { path: path.to_owned(), source })?;
         Labels::parse(&text, classes).map_err(|message| Error::Labels { path: path.to_owned(), message })
     }
 

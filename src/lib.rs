@@ -17,7 +17,8 @@
 //! - [`backend`]: one [`backend::Backend`] trait over all of these, and the factory that opens one.
 //! - [`preprocess`], [`npy`], [`labels`]: inputs and label files.
 //! - [`verify`], [`profile`], [`bench`](mod@bench), [`classify`]: the reports built on backends.
-//! - [`fp16`], [`splitmix`]: the one fp16 codec and the one seeded random stream.
+//! - [`fp16`], [`splitmix`], [`files`]: the one fp16 codec, the one seeded random stream, and
+//!   file reading with a size limit.
 //! - [`error`]: one error type, a variant per kind of failure.
 
 #![deny(unsafe_code)]
@@ -30,6 +31,7 @@ pub mod classify;
 pub mod compile;
 pub mod device;
 pub mod error;
+pub mod files;
 pub mod fp16;
 pub mod graph;
 pub mod labels;

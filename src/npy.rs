@@ -19,9 +19,13 @@ pub struct Array {
     pub values: Vec<f32>,
 }
 
+/// Largest `.npy` file read: 64 Mi float64 values (the largest operand ncs accepts) and a header.
+pub const MAX_FILE_BYTES: u64 = (64 << 20) * 8 + (1 << 16);
+
 /// Reads an array from a file; errors name the file.
 pub fn read(path: &Path) -> Result<Array> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+    let bytes = crate::files::read_at_most(path, MAX_FILE_BYTES)
+        .map_err(|source| Error::Io { path: path.to_owned(), source })?;
     parse(&bytes).map_err(|message| Error::Input { path: Some(path.to_owned()), message })
 }
 

@@ -233,6 +233,13 @@ pub unsafe extern "C" fn mvncAllocateGraph(
         }
         let lib = Library::get();
         let Some(slot) = lib.device(device_handle as usize) else { return Status::InvalidParameters };
+        if graph_file_length as usize > ncs::blob::layout::MAX_FILE_LEN {
+            lib.log(&format!(
+                "graph rejected: {graph_file_length} bytes is over the {} byte limit",
+                ncs::blob::layout::MAX_FILE_LEN
+            ));
+            return Status::UnsupportedGraphFile;
+        }
         // SAFETY: checked non-null; the caller's contract makes it readable for that many bytes.
         let bytes = unsafe { std::slice::from_raw_parts(graph_file.cast::<u8>(), graph_file_length as usize) };
         let graph = match ncs::blob::GraphFile::parse(bytes.to_vec()) {

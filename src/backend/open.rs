@@ -16,7 +16,7 @@ use crate::sdk::{Mvnc, SdkStick};
 use super::{Backend, Cpu, Stick};
 
 /// Most software sticks one bus holds (a USB hub's worth, generously).
-pub const MAX_SOFT_STICKS: usize = 64;
+pub use crate::device::emulator::MAX_STICKS as MAX_SOFT_STICKS;
 
 /// Where an inference runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -29,7 +29,7 @@ impl GraphFile {
         let io = |source| ReadError::Io { path: path.to_owned(), source };
         let malformed = |source| ReadError::Malformed { path: path.to_owned(), source };
         check_file_len(std::fs::metadata(path).map_err(io)?.len()).map_err(malformed)?;
-        let bytes = std::fs::read(path).map_err(io)?;
+        let bytes = crate::files::read_at_most(path, super::layout::MAX_FILE_LEN as u64).map_err(io)?;
         let mut file = GraphFile::parse(bytes).map_err(malformed)?;
         file.path = Some(path.to_owned());
         Ok(file)

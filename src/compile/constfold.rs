@@ -93,6 +93,19 @@ impl Front<'_> {
             inputs.iter().map(|t| self.constant(t).map(|c| c.expect("checked"))).collect::<CompileResult<_>>()?;
         let is_binary =
             matches!(op, "Add" | "AddV2" | "Sub" | "Mul" | "RealDiv" | "Div" | "Maximum" | "Minimum" | "FloorDiv");
+        let needed = match op {
+            _ if is_binary => 2,
+            "Prod" => 2,
+            "Slice" => 3,
+            "StridedSlice" => 4,
+            _ => 1,
+        };
+        if consts.len() < needed {
+            return Err(CompileError::new(
+                CompileErrorKind::NotAGraph,
+                format!("{op} takes {needed} inputs; this node has {}", consts.len()),
+            ));
+        }
         // What the result can hold, charged before it is computed.
         let bound = if is_binary && consts.len() == 2 {
             broadcast(&consts[0].shape, &consts[1].shape)?.iter().product::<usize>()
@@ -282,12 +295,12 @@ fn binary(op: &str, a: &Constant, b: &Constant) -> CompileResult<Constant> {
             "Mul" => |p, q| Some(p.wrapping_mul(q)),
             "Maximum" => |p, q| Some(p.max(q)),
             "Minimum" => |p, q| Some(p.min(q)),
-            _ => |p, q| (q != 0).then(|| p.div_euclid(q)),
+            _ => |p: i64, q| p.checked_div_euclid(q),
         };
         let out = pairs()
             .map(|(i, j)| f(x[i], y[j]))
             .collect::<Option<Vec<i64>>>()
-            .ok_or_else(|| bad_shape("integer division by zero in a constant".into()))?;
+            .ok_or_else(|| bad_shape("integer division by zero (or i64::MIN / -1) in a constant".into()))?;
         return Ok(Constant { shape, values: Values::Int(out) });
     }
     let (x, y) = (floats(a), floats(b));

@@ -360,8 +360,8 @@ impl Front<'_> {
 /// For a `Maximum` node `n`: `(mul node, x, alpha)` if it is `Maximum(x, Mul(alpha, x))` (either
 /// operand order) with a scalar constant `alpha`.
 pub fn leaky_pattern(g: &Graph, n: usize) -> Option<(usize, TensorRef, f32)> {
-    let ins = &g.inputs[n];
-    for (m, x) in [(ins[0], ins[1]), (ins[1], ins[0])] {
+    let &[a, b] = g.inputs[n].as_slice() else { return None };
+    for (m, x) in [(a, b), (b, a)] {
         let mul = &g.nodes[m.node];
         if mul.op != "Mul" || g.inputs[m.node].len() != 2 {
             continue;

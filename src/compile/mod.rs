@@ -84,6 +84,8 @@ pub fn compile(pb: Bytes, options: &CompileOptions) -> CompileResult<Compiled> {
 
 /// Compiles a frozen `.pb` file; errors name the file.
 pub fn compile_file(path: &Path, options: &CompileOptions) -> crate::Result<Compiled> {
-    let bytes = std::fs::read(path).map_err(|source| crate::Error::Io { path: path.to_owned(), source })?;
+    // Protocol buffers cannot exceed 2 GiB.
+    let bytes = crate::files::read_at_most(path, (2 << 30) - 1)
+        .map_err(|source| crate::Error::Io { path: path.to_owned(), source })?;
     compile(Bytes::from(bytes), options).map_err(|source| crate::Error::Compile { path: Some(path.to_owned()), source })
 }

@@ -61,7 +61,7 @@ impl Firmware {
         if len > MAX_FIRMWARE {
             return Err(DeviceError::Usage(format!("firmware {shown} is {len} bytes, larger than any Myriad image")));
         }
-        Firmware::from_bytes(std::fs::read(&path).map_err(missing)?, &shown)
+        Firmware::from_bytes(crate::files::read_at_most(&path, MAX_FIRMWARE).map_err(missing)?, &shown)
     }
 
     /// The image.

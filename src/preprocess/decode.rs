@@ -86,7 +86,8 @@ pub fn open(path: &Path) -> Result<Image> {
     if len > MAX_FILE_BYTES {
         return Err(fail(format!("{len} bytes is larger than any image ncs accepts ({MAX_FILE_BYTES})")));
     }
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
+    let bytes = crate::files::read_at_most(path, MAX_FILE_BYTES)
+        .map_err(|source| Error::Io { path: path.to_owned(), source })?;
     decode(&bytes, &path.display().to_string())
 }
 
