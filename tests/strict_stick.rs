@@ -33,7 +33,7 @@ fn firmware() -> Firmware {
 }
 
 fn options() -> OpenOptions {
-    OpenOptions { link_timeout: Duration::from_secs(2), boot_wait: WAIT, tracer: None }
+    OpenOptions { link_timeout: Duration::from_secs(2), boot_wait: WAIT, ..OpenOptions::default() }
 }
 
 /// Boots stick 0 through raw transfers; returns its booted enumeration once it shows.

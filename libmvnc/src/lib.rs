@@ -294,7 +294,9 @@ pub unsafe extern "C" fn mvncDeallocateGraph(graph_handle: *mut c_void) -> mvncS
 }
 
 /// Queues one inference on `length` bytes of fp16 input, tagged with `user`; blocks while two
-/// are queued unless the graph has `MVNC_DONT_BLOCK` (then `MVNC_BUSY`).
+/// are queued unless the graph has `MVNC_DONT_BLOCK` (then `MVNC_BUSY`). Any length of at least
+/// 2 bytes is sent as given, as NCSDK's library does; one other than the graph's input is
+/// reported under `MVNC_LOG_LEVEL` (the stick computes on what it received).
 ///
 /// # Safety
 /// `input` must be NULL or readable for `length` bytes. `user` is never dereferenced.
@@ -306,21 +308,27 @@ pub unsafe extern "C" fn mvncLoadTensor(
     user: *mut c_void,
 ) -> mvncStatus {
     guard(|| {
-        if input.is_null() || length < 2 || !length.is_multiple_of(2) {
+        // As NCSDK (`mvnc_api.c` 873): any length of 2 bytes or more is sent as given.
+        if input.is_null() || length < 2 {
             return Status::InvalidParameters;
         }
         let lib = Library::get();
         let Some(slot) = lib.graph(graph_handle as usize) else { return Status::InvalidParameters };
         // SAFETY: checked non-null; the caller's contract makes it readable for `length` bytes.
         let bytes = unsafe { std::slice::from_raw_parts(input.cast::<u8>(), length as usize) };
-        let halves = ncs::fp16::halves_from_bytes(bytes);
         // Wait for a free slot (or give up at once in non-blocking mode).
         let mut guard = match slot.wait_until(graph_handle as usize, |in_flight| in_flight < 2, Status::Busy) {
             Ok(guard) => guard,
             Err(code) => return code,
         };
         let entry = guard.as_mut().expect("wait_until returned a live graph");
-        let result = entry.device.load_tensor(&halves, user as u64);
+        if let Some((values, _)) = entry.device.graph_io().filter(|&(values, _)| 2 * values != bytes.len()) {
+            lib.log(&format!(
+                "mvncLoadTensor: {length} bytes; the graph takes {} ({values} fp16 values): sent as given, as NCSDK does",
+                2 * values
+            ));
+        }
+        let result = entry.device.load_tensor_bytes(bytes, user as u64);
         slot.changed.notify_all();
         match result {
             Ok(()) => Status::Ok,

@@ -142,7 +142,7 @@ fn stick_bus(kind: BackendKind, options: &BackendOptions) -> Result<(Box<dyn Bus
     Ok((bus, firmware_for(emulated, options.firmware.as_deref())?))
 }
 
-/// `emulate` software sticks, or else the USB bus — `None` when this machine has no USB
+/// `emulate` software sticks (profile from `$NCS_EMULATE_PROFILE`, else `usb2`), or else the USB bus — `None` when this machine has no USB
 /// subsystem (no stick can be seen, which is not an error for listing them).
 pub fn open_bus(emulate: Option<usize>) -> Result<Option<Box<dyn Bus>>> {
     match emulate {

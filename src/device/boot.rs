@@ -193,7 +193,7 @@ pub fn wait_for_booted(
         // Anywhere else only when the caller did not say where (Intel: `!second_name_available`).
         let fallback = if booted.is_none() { elsewhere } else { Vec::new() };
         for id in at_place.iter().chain(&fallback) {
-            match open_waiting(bus, id, tracer, link_timeout) {
+            match open_waiting(bus, id, &stick, tracer, link_timeout) {
                 Ok(link) => {
                     let how = if expected.matches(id) { "port path" } else { "first unopened booted stick" };
                     log::info!("{stick}: booted firmware re-enumerated at {} (found by {how})", id.name());
@@ -220,10 +220,17 @@ pub fn wait_for_booted(
     }
 }
 
-/// Opens a booted stick and checks that its firmware is idle.
-fn open_waiting(bus: &dyn Bus, id: &UsbId, tracer: Option<&Tracer>, link_timeout: Duration) -> Result<Link, String> {
+/// Opens a booted stick and checks that its firmware is idle. The link keeps the name the
+/// stick was booted under, so messages name the stick the caller asked for.
+fn open_waiting(
+    bus: &dyn Bus,
+    id: &UsbId,
+    stick: &str,
+    tracer: Option<&Tracer>,
+    link_timeout: Duration,
+) -> Result<Link, String> {
     let transport = bus.open(id).map_err(|e| format!("it cannot be opened: {e}"))?;
-    let mut link = Link::new(transport, &id.name(), link_timeout, tracer.cloned());
+    let mut link = Link::new(transport, stick, link_timeout, tracer.cloned());
     match link.status() {
         Ok(Status::Waiting) => Ok(link),
         Ok(other) => Err(format!("it reports status {other:?}, not WAITING")),

@@ -5,9 +5,14 @@
 //! several sticks from several threads, one `Device` each. A device holds at most one graph
 //! (the firmware's limit) and at most two inferences in flight; exceeding either is an error,
 //! never a hang.
+//!
+//! Lifecycle: [`Device::open`] recovers a stick left booted and boots it; dropping a `Device`
+//! (or [`Device::close`]) resets the stick and waits for it to settle, so the next open finds
+//! it in its ROM (`docs/usb_protocol.md` §5).
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
 
 use half::f16;
 use serde_json::json;
@@ -17,11 +22,15 @@ use crate::blob::{Blob, GraphFile};
 use super::boot::{self, Firmware};
 use super::error::DeviceError;
 use super::link::Link;
-use super::options::{GraphOptions, OpenOptions, ThermalOptions, RESET_WAIT};
+use super::options::{GraphOptions, OpenOptions, ThermalOptions};
+use super::recover;
 use super::telemetry::{parse_aux, Telemetry};
 use super::trace::Tracer;
-use super::transport::{Bus, StickState, UsbId};
+use super::transport::{Bus, OpenName, StickState, UsbId};
 use super::wire::{aux, Buffer, Config, Status, OPTIMIZATION_LIST_LEN};
+
+/// Pause between retries of a refused result (`mvnc_api.c` 972).
+const RESULT_RETRY_PAUSE: Duration = Duration::from_millis(1);
 
 #[derive(Debug)]
 struct GraphState {
@@ -34,11 +43,15 @@ struct GraphState {
     next_slot: Buffer,
 }
 
-/// An opened, booted stick.
+/// An opened, booted stick. Dropping it closes it (see [`Device::close`]).
 #[derive(Debug)]
 pub struct Device {
     link: Link,
     id: UsbId,
+    booted: UsbId,
+    closed: bool,
+    result_wait: Duration,
+    close_settle: Duration,
     thermal: ThermalOptions,
     graph: Option<GraphState>,
     telemetry: Telemetry,
@@ -47,24 +60,29 @@ pub struct Device {
 }
 
 impl Device {
-    /// Opens the stick called `name` (see [`UsbId::name`]), booting it with `firmware`. A stick
-    /// left booted by a crashed process is reset and booted afresh.
+    /// Opens the stick called `name`, booting it with `firmware`. Names are ncs's `bus-ports`
+    /// (`"1-2.3"`), Intel's port path alone (`"2.3"`, any bus), or Intel's `"a:b"`: boot the
+    /// stick at `a`, then open its booted firmware at `b` ([`OpenName`]). A stick left booted
+    /// (a crashed process, a leaked `Device`, `ncs boot`) is reset and booted afresh
+    /// ([`recover::left_booted`]).
     pub fn open(bus: &dyn Bus, name: &str, firmware: &Firmware, options: &OpenOptions) -> Result<Device, DeviceError> {
-        let sticks = bus.sticks().map_err(|e| DeviceError::usb(name, "enumerate", e))?;
-        let id = sticks
-            .into_iter()
-            .find(|s| s.name() == name)
-            .ok_or_else(|| DeviceError::state(name, format!("no stick of that name on {}", bus.describe())))?;
+        let wanted = OpenName::parse(name).map_err(DeviceError::Usage)?;
         let tracer = options.tracer.as_ref();
-        if id.state() == Some(StickState::Booted) {
-            recover(bus, &id, options)?;
-        }
-        boot::send_firmware(bus, &id, firmware, tracer)?;
-        let link = boot::wait_for(bus, &id, StickState::Booted, options.boot_wait, tracer, options.link_timeout)?
-            .expect("a booted stick comes with a link");
+        let sticks = bus.sticks().map_err(|e| DeviceError::usb(name, "enumerate", e))?;
+        let rom = match sticks.into_iter().find(|s| wanted.rom.matches(s) && s.state() == Some(StickState::Rom)) {
+            Some(rom) => rom,
+            None => recover::left_booted(bus, name, &wanted.rom, options.link_timeout, tracer)?,
+        };
+        boot::send_firmware(bus, &rom, firmware, tracer)?;
+        let (booted, link) =
+            boot::wait_for_booted(bus, &rom, wanted.booted.as_ref(), options.boot_wait, tracer, options.link_timeout)?;
         Ok(Device {
             link,
-            id,
+            id: rom,
+            booted,
+            closed: false,
+            result_wait: options.result_wait,
+            close_settle: options.close_settle,
             thermal: ThermalOptions::default(),
             graph: None,
             telemetry: Telemetry::default(),
@@ -73,14 +91,36 @@ impl Device {
         })
     }
 
-    /// The stick's name.
+    /// The stick's name: where its ROM was (bus-ports).
     pub fn name(&self) -> String {
         self.id.name()
     }
 
-    /// Sends the reset request: the stick returns to its ROM and must be booted again.
+    /// Where its booted firmware enumerated (another bus on a USB 3 port).
+    pub fn booted_name(&self) -> String {
+        self.booted.name()
+    }
+
+    /// Sends the reset request, then waits [`OpenOptions::close_settle`] (500 ms, as Intel) for
+    /// the firmware to leave the bus: the stick returns to its ROM and a reopen boots it again.
+    /// Dropping a `Device` does the same, ignoring failures.
     pub fn close(mut self) -> Result<(), DeviceError> {
-        self.link.reset()
+        self.shut_down()
+    }
+
+    fn shut_down(&mut self) -> Result<(), DeviceError> {
+        if std::mem::replace(&mut self.closed, true) {
+            return Ok(());
+        }
+        match self.link.reset() {
+            Ok(()) => {
+                sleep(self.close_settle);
+                Ok(())
+            }
+            // Gone already (unplugged, or reset under us): nothing to wait for.
+            Err(e) if e.is_disconnect() => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Firmware status.
@@ -165,30 +205,50 @@ impl Device {
         self.graph.as_ref().map_or(0, |g| g.queued.len())
     }
 
-    /// Queues one inference; `user` comes back with its result.
+    /// Queues one inference; `user` comes back with its result. See [`Device::load_tensor_bytes`].
     pub fn load_tensor(&mut self, input: &[f16], user: u64) -> Result<(), DeviceError> {
+        self.load_tensor_bytes(&crate::fp16::halves_to_bytes(input), user)
+    }
+
+    /// Queues one inference on raw fp16 bytes; `user` comes back with its result. As Intel's
+    /// library (`mvnc_api.c` 870–873), any length of at least 2 bytes is sent as given — a
+    /// length other than the graph's is logged as a warning, not refused: the stick computes
+    /// on its input buffer as the bytes left it (`docs/usb_protocol.md` §9).
+    ///
+    /// Changed options ([`Device::set_graph_options`], [`Device::set_thermal_options`]) are
+    /// sent as `config` before this input when nothing is in flight, and otherwise wait for
+    /// the pipeline to drain: the firmware has only ever received `config` before an input of
+    /// an idle graph (Intel sends it once, before the first, `mvnc_api.c` 883–889).
+    pub fn load_tensor_bytes(&mut self, input: &[u8], user: u64) -> Result<(), DeviceError> {
         let config = self.config();
+        let name = self.name();
         let g = self.graph_mut()?;
-        if input.len() != g.input_len {
+        if input.len() < 2 {
             return Err(DeviceError::Usage(format!(
-                "input has {} values; the graph takes {}",
-                input.len(),
-                g.input_len
+                "input of {} bytes: an input holds at least one fp16 value (2 bytes)",
+                input.len()
             )));
+        }
+        if input.len() != 2 * g.input_len {
+            log::warn!(
+                "{name}: input of {} bytes; the graph takes {} ({} fp16 values): sent as given, as NCSDK does",
+                input.len(),
+                2 * g.input_len,
+                g.input_len
+            );
         }
         if g.queued.len() >= 2 {
             // A blocking caller would wait for a get_result that only it can make.
             return Err(DeviceError::Busy);
         }
-        let send_config = g.config_sent != Some(config);
         let hostready = g.queued.is_empty();
+        let send_config = hostready && g.config_sent != Some(config);
         let slot = g.next_slot;
         if send_config {
             self.link.set(Buffer::Config, false, &config.encode())?;
             self.graph_mut()?.config_sent = Some(config);
         }
-        let bytes = crate::fp16::halves_to_bytes(input);
-        self.link.set(slot, hostready, &bytes)?;
+        self.link.set(slot, hostready, input)?;
         let g = self.graph_mut()?;
         g.queued.push_back(user);
         g.next_slot = if slot == Buffer::Input1 { Buffer::Input2 } else { Buffer::Input1 };
@@ -203,14 +263,12 @@ impl Device {
         }
         let (output_len, stages, release) = (g.output_len, g.stages, g.queued.len() == 2);
         let mut output = vec![0u8; output_len * 2];
-        let mut aux_bytes = vec![0u8; aux::len(stages)];
-        let fetched = self
-            .link
-            .get(Buffer::Output, false, &mut output)
-            .and_then(|()| self.link.get(Buffer::AuxBuffer, release, &mut aux_bytes));
-        // Either way this inference is consumed: the stick will not offer it again.
+        self.fetch_output(&mut output)?;
+        // The stick hands the inference over with its auxBuffer: from here on it is consumed,
+        // whether or not that read completes.
         let user = self.graph_mut()?.queued.pop_front().expect("checked non-empty");
-        fetched?;
+        let mut aux_bytes = vec![0u8; aux::len(stages)];
+        self.link.get(Buffer::AuxBuffer, release, &mut aux_bytes)?;
         self.telemetry = parse_aux(&aux_bytes, stages);
         if !self.telemetry.debug.is_empty() {
             return Err(DeviceError::Firmware { stick: self.name(), message: self.telemetry.debug.clone() });
@@ -219,21 +277,46 @@ impl Device {
         Ok((values, user))
     }
 
-    /// The firmware's optimisation list (cached after the first query). Restores the real
-    /// configuration afterwards (NCSDK zeroes it — a defect avoided here).
+    /// Reads the oldest inference's output, asking again every 1 ms while the stick refuses
+    /// (it withholds the permit until the result is computed) for up to `result_wait`, as
+    /// Intel's `mvncGetResult` does. The queue is untouched on failure, so a later call asks
+    /// for the same inference. A stick that has gone is not retried.
+    fn fetch_output(&mut self, output: &mut [u8]) -> Result<(), DeviceError> {
+        let deadline = Instant::now() + self.result_wait;
+        let mut tries = 0u32;
+        loop {
+            tries += 1;
+            match self.link.get(Buffer::Output, false, output) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_disconnect() => return Err(e),
+                Err(e) if Instant::now() >= deadline => {
+                    return Err(DeviceError::state(
+                        &self.name(),
+                        format!("no result after {:?} ({tries} tries); last: {e}", self.result_wait),
+                    ));
+                }
+                Err(e) => {
+                    log::trace!("{e}; asking again");
+                    sleep(RESULT_RETRY_PAUSE);
+                }
+            }
+        }
+    }
+
+    /// The firmware's optimisation list (cached after the first query). The query is sent as
+    /// Intel sends it — `config` with the query flag and every setting zero (`mvnc_api.c`
+    /// 738–741) — and the real settings are re-sent before the next input of an idle graph
+    /// (Intel leaves them zeroed — a defect avoided here).
     pub fn optimisation_list(&mut self) -> Result<Vec<String>, DeviceError> {
         if let Some(list) = &self.optimisation_list {
             return Ok(list.clone());
         }
-        let query = Config { query: 1, ..self.config() };
-        self.link.set(Buffer::Config, true, &query.encode())?;
+        self.link.set(Buffer::Config, true, &Config::optimisation_query().encode())?;
         self.wait_status_any(&[Status::Waiting, Status::Finished], Duration::from_secs(15))?;
         let mut raw = vec![0u8; OPTIMIZATION_LIST_LEN];
         self.link.get(Buffer::OptimizationList, false, &mut raw)?;
-        let config = self.config();
-        self.link.set(Buffer::Config, false, &config.encode())?;
         if let Some(g) = self.graph.as_mut() {
-            g.config_sent = Some(config);
+            g.config_sent = None;
         }
         let list: Vec<String> = raw
             .chunks(50)
@@ -273,39 +356,31 @@ impl Device {
     }
 
     fn wait_status_any(&mut self, want: &[Status], within: Duration) -> Result<(), DeviceError> {
-        let deadline = std::time::Instant::now() + within;
+        let deadline = Instant::now() + within;
         loop {
-            let status = self.link.status()?;
+            // Pauses 10 ms after every poll, the last included, as Intel's loops do.
+            let status = self.link.poll_status()?;
             if want.contains(&status) {
                 return Ok(());
             }
-            if std::time::Instant::now() >= deadline {
+            if Instant::now() >= deadline {
                 return Err(DeviceError::state(
                     &self.name(),
                     format!("status {status:?} after {within:?}; expected {want:?}"),
                 ));
             }
-            std::thread::sleep(Duration::from_millis(10));
         }
     }
 }
 
-/// A stick found booted (a crashed process left it so): reset it back to the ROM.
-fn recover(bus: &dyn Bus, id: &UsbId, options: &OpenOptions) -> Result<(), DeviceError> {
-    let stick = id.name();
-    if let Some(t) = &options.tracer {
-        t.event(&stick, "recover_booted_stick", json!({}));
+impl Drop for Device {
+    /// Closes the stick (reset, then settle) unless [`Device::close`] already did: a dropped
+    /// `Device` never leaves its stick booted for the next open to recover.
+    fn drop(&mut self) {
+        if let Err(e) = self.shut_down() {
+            log::debug!("closing {}: {e}", self.name());
+        }
     }
-    let transport = bus.open(id).map_err(|e| DeviceError::usb(&stick, "open booted stick to reset it", e))?;
-    let mut link = Link::new(transport, &stick, options.link_timeout, options.tracer.clone());
-    if let Err(e) = link.reset() {
-        // The firmware is not listening (e.g. stuck mid-transfer): reset the port instead.
-        log::info!("{e}; resetting the USB port");
-        link.reset_port()?;
-    }
-    drop(link);
-    boot::wait_for(bus, id, StickState::Rom, RESET_WAIT, options.tracer.as_ref(), options.link_timeout)?;
-    Ok(())
 }
 
 /// (stages, input elements, output elements) as the host computes them.

@@ -5,10 +5,18 @@ use std::time::Duration;
 use super::link::DEFAULT_TIMEOUT;
 use super::trace::Tracer;
 
-/// How long to wait for a stick to come back after boot (NCSDK: 15 s).
+/// How long to wait for a stick to come back after boot (NCSDK's `STATUS_WAIT_TIMEOUT`, 15 s,
+/// `mvnc_api.c` 52, 257).
 pub const BOOT_WAIT: Duration = Duration::from_secs(15);
-/// How long to wait for a reset stick to return to its ROM (NCSDK: 5 s).
+/// How long a reset stick may take to return to its ROM. Intel's start-up reset waits
+/// 50 × 100 ms for every reset stick to show up as 2150 (`usb_link_vsc.c` 44–45, 143–161).
 pub const RESET_WAIT: Duration = Duration::from_secs(5);
+/// How long a result is asked for again while the stick refuses it (still computing): Intel
+/// retries the output read every 1 ms for 15 s (`mvnc_api.c` 953–978).
+pub const RESULT_WAIT: Duration = Duration::from_secs(15);
+/// How long closing waits after the reset request, so that a reopen does not meet the dying
+/// firmware (Intel: 500 ms, `mvnc_api.c` 406–418).
+pub const CLOSE_SETTLE: Duration = Duration::from_millis(500);
 
 /// Knobs for opening a stick.
 #[derive(Debug, Clone)]
@@ -19,11 +27,21 @@ pub struct OpenOptions {
     pub boot_wait: Duration,
     /// Where to record the USB trace.
     pub tracer: Option<Tracer>,
+    /// How long a refused result is retried ([`RESULT_WAIT`]).
+    pub result_wait: Duration,
+    /// How long closing waits after the reset request ([`CLOSE_SETTLE`]).
+    pub close_settle: Duration,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { link_timeout: DEFAULT_TIMEOUT, boot_wait: BOOT_WAIT, tracer: None }
+        OpenOptions {
+            link_timeout: DEFAULT_TIMEOUT,
+            boot_wait: BOOT_WAIT,
+            tracer: None,
+            result_wait: RESULT_WAIT,
+            close_settle: CLOSE_SETTLE,
+        }
     }
 }
 
