@@ -138,7 +138,7 @@ fn a_failing_thread_ends_the_run_instead_of_leaving_its_peer_blocked() {
     let (graph, input, expected, _) = fixture("threads-fail");
     let mut child = Command::new(build_c_client("threads.c"))
         .args([&graph, &input, &expected])
-        .arg("57") // the producer's 58th LoadTensor gets a bad length
+        .arg("57") // the producer's 58th LoadTensor gets a 1-byte input
         .env("LD_LIBRARY_PATH", library().parent().unwrap())
         .env("NCS_EMULATE", "1")
         .stdout(std::process::Stdio::piped())

@@ -49,7 +49,8 @@ static void *producer(void *arg) {
     (void)arg;
     for (long i = 0; i < N; i++) {
         if (atomic_load(&failures)) return NULL;
-        unsigned int len = i == fail_at ? 3 : input_len;
+        /* 1 byte: below the 2 bytes NCSDK requires, so refused (any length from 2 is sent). */
+        unsigned int len = i == fail_at ? 1 : input_len;
         int status = mvncLoadTensor(graph, input, len, (void *)(i + 1));
         if (status != MVNC_OK) return fail("LoadTensor", i, status);
     }
