@@ -51,7 +51,7 @@ pub fn left_booted(
     }
     if let Some(t) = tracer {
         let names: Vec<String> = targets.iter().map(UsbId::name).collect();
-        t.event(name, "recover_booted_sticks", json!({ "reset": names }));
+        t.event(name, "recover_booted_stick", json!({ "reset": names }));
     }
     let mut problems = Vec::new();
     let mut reset = 0;
