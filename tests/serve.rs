@@ -224,8 +224,8 @@ fn bmp_header(width: u32, height: u32) -> Vec<u8> {
 
 #[test]
 fn a_full_queue_answers_503_with_retry_after_and_recovers() {
-    // One stick at 500 ms per inference; two may wait. Ten at once: the stick takes one, two
-    // wait, the rest are refused at once.
+    // One stick at 500 ms per inference; two may wait. Ten at once: the queue's places and what
+    // the stick holds are answered, the rest refused at once.
     let graph = mnist();
     let setup =
         Setup { sticks: 1, latency: Duration::from_millis(500), queue: 2, ..Setup::new(&graph, 10, Scheme::Plain) };
@@ -249,7 +249,10 @@ fn a_full_queue_answers_503_with_retry_after_and_recovers() {
     let ok = replies.iter().filter(|r| r.status == 200).count();
     let full: Vec<_> = replies.iter().filter(|r| r.status == 503).collect();
     assert_eq!(ok + full.len(), 10, "only 200 or 503: {replies:?}");
-    assert!((1..=7).contains(&full.len()) && ok >= 3, "{ok} answered, {} refused: {full:?}", full.len());
+    // The queue's two places are answered, plus what the stick's worker had already taken off
+    // the queue when the others arrived (a race the test does not control; 2 and 4 seen). Ten
+    // requests at 500 ms each cannot all fit: some are refused at once.
+    assert!((2..=5).contains(&ok) && !full.is_empty(), "{ok} answered, {} refused: {full:?}", full.len());
     for r in &full {
         let seconds: u64 = r.retry_after.as_deref().expect("Retry-After on 503").parse().unwrap();
         assert!((1..=60).contains(&seconds));
