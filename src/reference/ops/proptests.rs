@@ -72,28 +72,6 @@ fn tap(w: &Window, s: Shape, (oy, ox): (usize, usize), (i, j): (usize, usize)) -
     (y >= 0 && x >= 0 && (y as usize) < s.rows && (x as usize) < s.cols).then_some((y as usize, x as usize))
 }
 
-fn naive_conv(x: &[f32], s: Shape, w: &[f32], win: &Window, o: Shape) -> Vec<f32> {
-    let mut out = vec![0.0; o.len()];
-    for oy in 0..o.rows {
-        for ox in 0..o.cols {
-            for k in 0..o.channels {
-                let mut acc = 0.0f64;
-                for i in 0..win.kernel[0] {
-                    for j in 0..win.kernel[1] {
-                        let Some((y, xx)) = tap(win, s, (oy, ox), (i, j)) else { continue };
-                        for c in 0..s.channels {
-                            let weight = w[((i * win.kernel[1] + j) * s.channels + c) * o.channels + k];
-                            acc += f64::from(x[(y * s.cols + xx) * s.channels + c]) * f64::from(weight);
-                        }
-                    }
-                }
-                out[(oy * o.cols + ox) * o.channels + k] = acc as f32;
-            }
-        }
-    }
-    out
-}
-
 fn naive_depthwise(x: &[f32], s: Shape, w: &[f32], win: &Window, o: Shape) -> Vec<f32> {
     let multiplier = o.channels / s.channels;
     let mut out = vec![0.0; o.len()];
@@ -194,7 +172,7 @@ proptest! {
         let packed = conv::pack(&w, win.kernel[0] * win.kernel[1] * s.channels, k, None);
         let plain = Epilogue { activation: Activation::None, round_fp16: false };
         conv::conv2d(&x, s, &packed, &win, o, &mut out, plain);
-        assert_close(&out, &naive_conv(&x, s, &w, &win, o), 1e-5, &format!("{c:?} K={k}"));
+        assert_close(&out, &conv::tests::naive_conv(&x, s, &w, &win, o), 1e-5, &format!("{c:?} K={k}"));
     }
 
     #[test]
