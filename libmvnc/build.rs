@@ -1,9 +1,10 @@
 //! Gives the drop-in the shared-object name programs expect and a `libmvnc.so.0` beside it.
 //!
 //! Intel's NCSDK 1.x `api/src` Makefile built `libmvnc.so.0` and installed it in
-//! `/usr/local/lib` with a `libmvnc.so -> libmvnc.so.0` link (docs/cli.md §7). Programs built
-//! against that link ask for `libmvnc.so`; with the SONAME `libmvnc.so.0` set here, programs
-//! built against ours ask for `libmvnc.so.0`. The install script provides both names.
+//! `/usr/local/lib` with a `libmvnc.so -> libmvnc.so.0` link, and no SONAME
+//! (`docs/usb_protocol.md` §16). Programs built against that link ask for `libmvnc.so`; with the
+//! SONAME `libmvnc.so.0` set here, programs built against ours ask for `libmvnc.so.0`. The
+//! install script provides both names.
 
 use std::path::PathBuf;
 

@@ -85,3 +85,74 @@ fn stick_backends_refuse_what_they_cannot_do() {
         assert!(text(&out.stderr).contains("no USB subsystem available"));
     }
 }
+
+/// Runs `ncs` with extra environment; returns (exit code, stdout, stderr).
+fn ncs_env(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let mut command = common::ncs_command(args);
+    command.env_remove("NCS_EMULATE_PROFILE").env_remove("RUST_LOG");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let out = command.output().unwrap();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+/// Issue 11: `--emulate N` gives the strict usb2 stick unless `--emulate-profile` (which wins)
+/// or NCS_EMULATE_PROFILE says otherwise; the profile shows in the log with -v.
+#[test]
+fn software_sticks_default_to_usb2_and_the_profile_flag_wins() {
+    let (code, stdout, stderr) = ncs_env(&["boot", "--emulate", "1", "-v"], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("1 software stick(s), profile usb2"), "{stderr}");
+    // usb2's booted firmware is away ≈ 1 s before it re-enumerates (docs/usb_protocol.md §19).
+    let ms: f64 = stdout.split(" in ").nth(1).and_then(|t| t.trim().strip_suffix(" ms")).unwrap().parse().unwrap();
+    assert!(ms >= 900.0, "booted in {ms} ms: not the usb2 stick? {stdout}");
+
+    let (code, _, stderr) = ncs_env(&["devices", "--emulate", "1", "-v"], &[("NCS_EMULATE_PROFILE", "ideal")]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("profile ideal"), "{stderr}");
+    let args = ["boot", "--emulate", "1", "--emulate-profile", "usb3,absence=50ms", "-v"];
+    let (code, _, stderr) = ncs_env(&args, &[("NCS_EMULATE_PROFILE", "ideal")]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("profile usb3,absence=50ms"), "the flag wins: {stderr}");
+    assert!(stderr.contains("re-enumerated at 2-17 (bus 2, port path 17"), "a usb3 stick moves: {stderr}");
+
+    let graph = common::own_graphs().join("tiny_cnn.graph");
+    let input = common::own_graphs().join("tiny_cnn.input.npy");
+    let (g, i) = (graph.to_str().unwrap(), input.to_str().unwrap());
+    let (code, stdout, stderr) = ncs_env(&["run", g, "--input", i, "--emulate-profile", "ideal", "--json"], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["backend"], "emulator");
+    let (code, _, stderr) = ncs_env(&["run", g, "--input", i, "--backend", "cpu", "--emulate-profile", "usb2"], &[]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("--emulate-profile usb2") && stderr.contains("--backend cpu"), "{stderr}");
+    let (code, _, stderr) = ncs_env(&["run", g, "--input", i, "--emulate", "1", "--emulate-profile", "usb9"], &[]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("unknown software-stick profile 'usb9'"), "{stderr}");
+    let (code, _, stderr) = ncs_env(&["devices", "--emulate-profile", "usb3"], &[]);
+    assert_eq!(code, Some(2), "needs --emulate: {stderr}");
+}
+
+/// Issue 11: `ncs boot` says it leaves sticks booted and that the next open recovers them.
+#[test]
+fn boot_help_says_sticks_stay_booted_until_the_next_open_recovers_them() {
+    let (code, stdout, _) = ncs_env(&["boot", "--help"], &[]);
+    assert_eq!(code, Some(0));
+    let help = stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains("Sticks stay booted when ncs boot ends"), "{stdout}");
+    assert!(help.contains("resets it to its boot ROM and boots it again (device::recover)"), "{stdout}");
+}
+
+/// Issue 13 "Also": with -v a stick's boot says which firmware (and its size) and where the
+/// booted stick came back.
+#[test]
+fn verbose_boot_logs_the_firmware_and_where_the_stick_came_back() {
+    let (code, _, stderr) = ncs_env(&["boot", "--emulate", "2", "--emulate-profile", "usb2,absence=50ms", "-v"], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for stick in ["1-1", "1-2"] {
+        assert!(stderr.contains(&format!("{stick}: booting with software stick firmware (")), "{stderr}");
+        assert!(stderr.contains(&format!("{stick}: booted firmware re-enumerated at {stick} (bus 1")), "{stderr}");
+    }
+    let (_, _, quiet) = ncs_env(&["boot", "--emulate", "1", "--emulate-profile", "ideal"], &[]);
+    assert!(!quiet.contains("booting with"), "info lines need -v: {quiet}");
+}

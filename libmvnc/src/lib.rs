@@ -15,6 +15,7 @@
 #![allow(unsafe_code)] // This crate is an FFI layer.
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod location;
 pub mod options;
 mod registry;
 
@@ -160,6 +161,14 @@ pub unsafe extern "C" fn mvncOpenDevice(name: *const c_char, device_handle: *mut
         // SAFETY: checked non-null; the caller's contract makes it NUL-terminated.
         let name = unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned();
         let lib = Library::get();
+        // As NCSDK: the name before the first ':' is the stick to boot; none is a bad parameter
+        // (docs/usb_protocol.md §16).
+        if name.split(':').all(str::is_empty) {
+            lib.log(&format!("mvncOpenDevice: no device name in {name:?}"));
+            return Status::InvalidParameters;
+        }
+        // As NCSDK, the firmware is loaded before the stick is looked for.
+        let Some(firmware) = lib.firmware() else { return Status::MvcmdNotFound };
         let Some(bus) = &lib.bus else {
             lib.log("no USB subsystem available");
             return Status::Error;
@@ -168,7 +177,6 @@ pub unsafe extern "C" fn mvncOpenDevice(name: *const c_char, device_handle: *mut
             lib.log(&format!("{name} is already open"));
             return Status::Error;
         }
-        let Some(firmware) = lib.firmware() else { return Status::MvcmdNotFound };
         let options = ncs::device::OpenOptions {
             tracer: std::env::var_os("NCS_TRACE_USB")
                 .and_then(|p| ncs::device::trace::Tracer::to_file(p.as_ref()).ok()),
@@ -176,6 +184,11 @@ pub unsafe extern "C" fn mvncOpenDevice(name: *const c_char, device_handle: *mut
         };
         let device = match ncs::device::Device::open(bus.as_ref(), &name, &firmware, &options) {
             Ok(d) => d,
+            // A name no stick can have: as NCSDK, where it matches no stick, MVNC_ERROR.
+            Err(DeviceError::Usage(why)) => {
+                lib.log(&format!("mvncOpenDevice: no stick is called {name:?}: {why}"));
+                return Status::Error;
+            }
             Err(e) => return map_error(&e),
         };
         let entry = Entry { device, graph: None, readings: DeviceReadings::new() };

@@ -4,10 +4,12 @@
 //! dereferenced, so a stale or made-up handle is `MVNC_INVALID_PARAMETERS`, not a crash.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use ncs::backend::{firmware_for, open_bus, MAX_SOFT_STICKS};
+use ncs::device::boot::NCSDK_FIRMWARE_PATH;
 use ncs::device::{Bus, Device, Firmware};
 use ncs::sdk::Status;
 
@@ -92,17 +94,25 @@ impl Library {
         static LIBRARY: OnceLock<Library> = OnceLock::new();
         LIBRARY.get_or_init(|| {
             let emulate = std::env::var("NCS_EMULATE").ok().and_then(|v| v.parse::<usize>().ok());
-            // No bus (no USB subsystem, or USB failing) leaves every device call to fail.
-            let bus = open_bus(emulate.map(|n| n.min(MAX_SOFT_STICKS))).ok().flatten();
-            Library {
-                bus,
+            let library = Library {
+                bus: None,
                 emulated: emulate.is_some(),
                 // MVNC_LOG_LEVEL in the environment lets unmodified programs see why calls fail.
                 log_level: AtomicI32::new(
                     std::env::var("MVNC_LOG_LEVEL").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(0),
                 ),
                 handles: Mutex::new(Handles::default()),
-            }
+            };
+            // Software sticks follow NCS_EMULATE_PROFILE, else the strict usb2 profile. No bus
+            // (no USB subsystem, USB failing, a bad profile) leaves every device call to fail.
+            let bus = match open_bus(emulate.map(|n| n.min(MAX_SOFT_STICKS))) {
+                Ok(bus) => bus,
+                Err(e) => {
+                    library.log(&format!("no bus: {e}"));
+                    None
+                }
+            };
+            Library { bus, ..library }
         })
     }
 
@@ -110,8 +120,40 @@ impl Library {
         self.handles.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The firmware to boot sticks with. As Intel's library, first
+    /// `<directory of libmvnc.so>/mvnc/MvNCAPI.mvcmd` (`docs/usb_protocol.md` §4); then, for real
+    /// sticks, `$NCS_FIRMWARE` and NCSDK's install path, for software sticks their built-in
+    /// image. Under `MVNC_LOG_LEVEL` ≥ 1 each place looked at is logged with why it was not used.
     pub fn firmware(&self) -> Option<Firmware> {
-        firmware_for(self.emulated, None).ok()
+        let mut places: Vec<PathBuf> = Vec::new();
+        match crate::location::library_dir() {
+            Some(dir) => places.push(dir.join("mvnc").join("MvNCAPI.mvcmd")),
+            None => self.log("firmware: cannot tell which file libmvnc was loaded from; not looking beside it"),
+        }
+        if !self.emulated {
+            places.extend(std::env::var_os("NCS_FIRMWARE").map(PathBuf::from));
+            places.push(PathBuf::from(NCSDK_FIRMWARE_PATH));
+        }
+        let mut looked: Vec<PathBuf> = Vec::new();
+        for place in places {
+            if looked.contains(&place) {
+                continue;
+            }
+            match Firmware::load(&place) {
+                Ok(firmware) => {
+                    self.log(&format!("firmware: {} ({} bytes)", firmware.source, firmware.bytes().len()));
+                    return Some(firmware);
+                }
+                Err(why) => self.log(&format!("firmware not used: {why}")),
+            }
+            looked.push(place);
+        }
+        if self.emulated {
+            self.log("firmware: the software sticks' built-in image");
+            return firmware_for(true, None).ok();
+        }
+        self.log("no firmware found (MVNC_MVCMD_NOT_FOUND); install Intel's MvNCAPI.mvcmd in one of the places above");
+        None
     }
 
     pub fn log(&self, message: &str) {

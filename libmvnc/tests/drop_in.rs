@@ -124,10 +124,9 @@ fn misuse_is_refused_and_leaves_the_stick_usable() {
     run_c_client(&build_c_client("misuse.c"), &[&graph, &input], &[], "1");
 }
 
+/// NCSDK v1.12's statuses for names it cannot open (docs/usb_protocol.md §16): an unknown name
+/// MVNC_ERROR, an empty one (or colons only) MVNC_INVALID_PARAMETERS.
 #[test]
-#[ignore = "mvncOpenDevice of an unknown name returns MVNC_ERROR (-2) and of an empty name MVNC_ERROR; \
-            NCSDK v1 returns MVNC_DEVICE_NOT_FOUND (usb_find_device) and MVNC_INVALID_PARAMETERS \
-            (libmvnc/src/lib.rs, mvncOpenDevice)"]
 fn opening_unknown_or_empty_names_gives_ncsdk_statuses() {
     let (graph, input, _, _) = fixture("names");
     run_c_client(&build_c_client("misuse.c"), &[&graph, &input], &["names"], "1");
@@ -253,4 +252,78 @@ fn mvnc_log_level_explains_failures_to_unmodified_programs() {
     if statuses.lines().next() == Some("-4") {
         assert!(err.contains("no stick found") && err.contains("NCS_EMULATE=N"), "{err}");
     }
+}
+
+/// Opens stick `1-1` through ctypes with `MVNC_LOG_LEVEL=1` and `library` loaded from where it
+/// lies; returns mvncOpenDevice's status and the library's stderr.
+fn open_logged(library: &Path, env: &[(&str, &str)]) -> (i32, String) {
+    let script = "import ctypes, sys\n\
+                  lib = ctypes.CDLL(sys.argv[1])\n\
+                  dev = ctypes.c_void_p()\n\
+                  status = lib.mvncOpenDevice(b'1-1', ctypes.byref(dev))\n\
+                  print(status)\n\
+                  if status == 0: lib.mvncCloseDevice(dev)\n";
+    let mut command = Command::new("python3");
+    command.args(["-c", script]).arg(library).env("MVNC_LOG_LEVEL", "1").env_remove("NCS_FIRMWARE");
+    command.env_remove("NCS_EMULATE").env("NCS_EMULATE_PROFILE", "ideal");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let run = command.output().expect("python3 is required");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let status = stdout.trim().parse().unwrap_or_else(|_| panic!("{stdout}\n{}", String::from_utf8_lossy(&run.stderr)));
+    (status, String::from_utf8_lossy(&run.stderr).into_owned())
+}
+
+/// Issue 11 item 7: as Intel's library, the drop-in boots with `<its directory>/mvnc/MvNCAPI.mvcmd`
+/// when that file is there, before any other place, and under MVNC_LOG_LEVEL says which places
+/// it looked at and why each was not used (docs/usb_protocol.md §4).
+#[test]
+fn firmware_is_looked_for_beside_the_library_first() {
+    let dir = std::env::temp_dir().join(format!("ncs-beside-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("lib/mvnc")).unwrap();
+    let copy = dir.join("lib/libmvnc.so");
+    std::fs::copy(library(), &copy).unwrap();
+    let beside = dir.join("lib/mvnc/MvNCAPI.mvcmd");
+    let beside_shown = beside.display().to_string();
+
+    // Nothing there: software sticks fall back to their built-in image, saying why.
+    let (status, log) = open_logged(&copy, &[("NCS_EMULATE", "1")]);
+    assert_eq!(status, 0, "{log}");
+    assert!(log.contains(&format!("firmware not used: {beside_shown}: No such file")), "{log}");
+    assert!(log.contains("the software sticks' built-in image"), "{log}");
+
+    // A file there that is no firmware image is passed over, with the reason.
+    std::fs::write(&beside, b"not firmware").unwrap();
+    let (status, log) = open_logged(&copy, &[("NCS_EMULATE", "1")]);
+    assert_eq!(status, 0, "{log}");
+    assert!(log.contains(&format!("firmware not used: {beside_shown}: not a Myriad firmware image")), "{log}");
+
+    // A firmware image there is the one used (software sticks boot from any MA2x image).
+    let image = b"MA2x an image beside the library";
+    std::fs::write(&beside, image).unwrap();
+    let (status, log) = open_logged(&copy, &[("NCS_EMULATE", "1")]);
+    assert_eq!(status, 0, "{log}");
+    assert!(log.contains(&format!("firmware: {beside_shown} ({} bytes)", image.len())), "{log}");
+    assert!(!log.contains("firmware not used") && !log.contains("built-in"), "{log}");
+
+    // Real sticks: beside the library, then NCS_FIRMWARE, then NCSDK's path; none there is
+    // MVNC_MVCMD_NOT_FOUND, before any stick is looked for (as NCSDK).
+    std::fs::remove_file(&beside).unwrap();
+    let missing = dir.join("no-such.mvcmd");
+    let (status, log) = open_logged(&copy, &[("NCS_FIRMWARE", missing.to_str().unwrap())]);
+    if !Path::new(ncs::device::boot::NCSDK_FIRMWARE_PATH).exists() {
+        assert_eq!(status, -7, "{log}");
+        let order: Vec<usize> =
+            [beside_shown.as_str(), missing.to_str().unwrap(), ncs::device::boot::NCSDK_FIRMWARE_PATH]
+                .iter()
+                .map(|place| {
+                    log.find(&format!("firmware not used: {place}")).unwrap_or_else(|| panic!("{place}: {log}"))
+                })
+                .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "looked in the wrong order: {log}");
+        assert!(log.contains("MVNC_MVCMD_NOT_FOUND"), "{log}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

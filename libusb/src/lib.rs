@@ -37,6 +37,12 @@ fn guard(f: impl FnOnce() -> Outcome<c_int>) -> c_int {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(Err(LIBUSB_ERROR_OTHER)).unwrap_or_else(|code| code)
 }
 
+/// Runs an entry point that answers a byte: an error (an unknown device) or a panic answers 0,
+/// libusb's "no such bus or address".
+fn guard_byte(f: impl FnOnce() -> Outcome<u8>) -> u8 {
+    catch_unwind(AssertUnwindSafe(f)).ok().and_then(Result::ok).unwrap_or(0)
+}
+
 /// Runs an entry point that returns nothing; a panic is swallowed.
 fn quietly(f: impl FnOnce()) {
     let _ = catch_unwind(AssertUnwindSafe(f));
@@ -201,7 +207,7 @@ pub unsafe extern "C" fn libusb_free_config_descriptor(config: *const ffi::libus
 /// None: `device` is only looked up.
 #[no_mangle]
 pub unsafe extern "C" fn libusb_get_bus_number(device: *mut ffi::libusb_device) -> u8 {
-    Library::get().and_then(|lib| lib.device(device as usize)).map_or(0, |found| found.id.bus)
+    guard_byte(|| Ok(Library::get()?.device(device as usize)?.id.bus))
 }
 
 /// The device's address on its bus (0 for a device this library does not know).
@@ -210,7 +216,7 @@ pub unsafe extern "C" fn libusb_get_bus_number(device: *mut ffi::libusb_device) 
 /// None: `device` is only looked up.
 #[no_mangle]
 pub unsafe extern "C" fn libusb_get_device_address(device: *mut ffi::libusb_device) -> u8 {
-    Library::get().and_then(|lib| lib.device(device as usize)).map_or(0, |found| found.address)
+    guard_byte(|| Ok(Library::get()?.device(device as usize)?.address))
 }
 
 /// Writes the port path from the root hub into `ports` (room for `len`); returns its length.

@@ -11,7 +11,9 @@ mod stick;
 
 use std::time::{Duration, Instant};
 
-pub use open::{firmware_for, open, open_bus, open_every_stick, BackendKind, BackendOptions, MAX_SOFT_STICKS};
+pub use open::{
+    firmware_for, open, open_bus, open_bus_with, open_every_stick, BackendKind, BackendOptions, MAX_SOFT_STICKS,
+};
 pub use stick::Stick;
 
 use crate::blob::Blob;

@@ -55,6 +55,8 @@ pub struct BackendOptions {
     pub mvnc_lib: Option<PathBuf>,
     /// Software sticks on the emulator's bus (at most [`MAX_SOFT_STICKS`]).
     pub emulate: usize,
+    /// How strictly those software sticks behave: else `$NCS_EMULATE_PROFILE`, else `usb2`.
+    pub emulate_profile: Option<Profile>,
     /// Where the native driver records its USB trace.
     pub tracer: Option<Tracer>,
     /// How much the CPU reference may allocate and compute for one graph.
@@ -68,6 +70,7 @@ impl Default for BackendOptions {
             firmware: None,
             mvnc_lib: None,
             emulate: 1,
+            emulate_profile: None,
             tracer: None,
             limits: Limits::default(),
         }
@@ -138,24 +141,32 @@ fn open_options(options: &BackendOptions) -> OpenOptions {
 /// The bus and firmware of a stick backend.
 fn stick_bus(kind: BackendKind, options: &BackendOptions) -> Result<(Box<dyn Bus>, Firmware)> {
     let emulated = kind == BackendKind::Emulator;
-    let bus = open_bus(emulated.then_some(options.emulate))?.ok_or(Error::NoUsbSubsystem)?;
+    let bus = open_bus_with(emulated.then_some(options.emulate), options.emulate_profile.as_ref())?
+        .ok_or(Error::NoUsbSubsystem)?;
     Ok((bus, firmware_for(emulated, options.firmware.as_deref())?))
 }
 
-/// `emulate` software sticks (profile from `$NCS_EMULATE_PROFILE`, else `usb2`), or else the USB bus — `None` when this machine has no USB
-/// subsystem (no stick can be seen, which is not an error for listing them).
+/// `emulate` software sticks (profile from `$NCS_EMULATE_PROFILE`, else the strict `usb2`), or
+/// else the USB bus — `None` when this machine has no USB subsystem (no stick can be seen, which
+/// is not an error for listing them).
 pub fn open_bus(emulate: Option<usize>) -> Result<Option<Box<dyn Bus>>> {
+    open_bus_with(emulate, None)
+}
+
+/// As [`open_bus`], with the software sticks' `profile` given (`--emulate-profile`); `None`
+/// takes `$NCS_EMULATE_PROFILE`, else `usb2` — the strict stick is what users get unless they
+/// ask otherwise (`docs/usb_protocol.md` §19).
+pub fn open_bus_with(emulate: Option<usize>, profile: Option<&Profile>) -> Result<Option<Box<dyn Bus>>> {
     match emulate {
         Some(n) if n > MAX_SOFT_STICKS => {
             Err(Error::Usage(format!("--emulate {n}: at most {MAX_SOFT_STICKS} software sticks")))
         }
         Some(n) => {
-            // NCS_EMULATE_PROFILE (as the drop-in libraries read it) picks how strictly the
-            // sticks behave, e.g. `usb2,latency=100ms`; unset, the forgiving `ideal` sticks.
-            let profile = match std::env::var_os("NCS_EMULATE_PROFILE") {
-                Some(_) => Profile::from_env().map_err(Error::Usage)?,
-                None => Profile::ideal(),
+            let profile = match profile {
+                Some(profile) => profile.clone(),
+                None => Profile::from_env().map_err(Error::Usage)?,
             };
+            log::info!("{n} software stick(s), profile {profile}");
             let bus = SoftBus::with_profile(n, profile);
             // A testing aid: make software sticks miscompute one stage, to watch verify --bisect.
             if let Some(stage) = std::env::var("NCS_EMULATOR_MISCOMPUTE").ok().and_then(|v| v.parse().ok()) {

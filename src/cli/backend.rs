@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use ncs::backend::{BackendKind, BackendOptions, MAX_SOFT_STICKS};
+use ncs::device::emulator::Profile;
 use ncs::device::trace::Tracer;
 use ncs::reference::{Limits, Precision};
 use ncs::{Error, Result};
@@ -59,6 +60,11 @@ pub struct BackendArgs {
     /// N software sticks (implies --backend emulator; 1..=64) [default: 1].
     #[arg(long, value_name = "N")]
     pub emulate: Option<usize>,
+    /// How strictly software sticks behave like real ones: usb2, usb3 or ideal (forgiving, for
+    /// quick tests), optionally with overrides such as usb3,absence=200ms,latency=5ms (implies
+    /// --backend emulator) [default: $NCS_EMULATE_PROFILE, else usb2].
+    #[arg(long, value_name = "PROFILE", value_parser = parse_profile)]
+    pub emulate_profile: Option<Profile>,
     /// How the CPU stores stage outputs: fp16 as on the stick, or fp32 (cpu only).
     #[arg(long, value_enum, default_value_t = PrecisionArg::Fp16)]
     pub precision: PrecisionArg,
@@ -81,6 +87,14 @@ impl BackendArgs {
     /// The backend these options name: `--emulate` alone means the emulator; `--emulate` with
     /// another backend, or `--emulate 0`, is refused rather than ignored.
     pub fn backend(&self) -> Result<Backend> {
+        if let (Some(other), Some(profile)) = (self.backend.filter(|b| *b != Backend::Emulator), &self.emulate_profile)
+        {
+            return Err(Error::Usage(format!(
+                "--emulate-profile {profile} shapes software sticks, but --backend {} does not use them \
+                 (use --backend emulator)",
+                BackendKind::from(other).name()
+            )));
+        }
         match (self.backend, self.emulate) {
             (_, Some(0)) => Err(Error::Usage("--emulate 0: give 1 or more software sticks".into())),
             (None | Some(Backend::Emulator), Some(_)) => Ok(Backend::Emulator),
@@ -88,6 +102,7 @@ impl BackendArgs {
                 "--emulate {n} makes software sticks, but --backend {} does not use them (use --backend emulator)",
                 BackendKind::from(other).name()
             ))),
+            (None, None) if self.emulate_profile.is_some() => Ok(Backend::Emulator),
             (backend, None) => Ok(backend.unwrap_or(Backend::Cpu)),
         }
     }
@@ -124,7 +139,13 @@ impl BackendArgs {
             mvnc_lib: self.mvnc_lib.clone(),
             tracer,
             emulate,
+            emulate_profile: self.emulate_profile.clone(),
             limits: self.limits(),
         })
     }
+}
+
+/// `--emulate-profile`: a profile name with optional overrides, as `$NCS_EMULATE_PROFILE` takes.
+pub fn parse_profile(spec: &str) -> std::result::Result<Profile, String> {
+    Profile::parse(spec)
 }

@@ -3,12 +3,14 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use ncs::backend::{firmware_for, open_bus};
+use ncs::backend::{firmware_for, open_bus_with};
+use ncs::device::emulator::Profile;
 use ncs::device::trace::Tracer;
 use ncs::device::{boot, StickState};
 use ncs::{Error, Result};
 use serde_json::json;
 
+use super::backend::parse_profile;
 use super::table::{Align, Table};
 use super::Outcome;
 
@@ -18,6 +20,10 @@ pub struct DevicesArgs {
     /// List N software sticks instead of the USB bus.
     #[arg(long, value_name = "N")]
     pub emulate: Option<usize>,
+    /// How strictly the software sticks behave: usb2, usb3 or ideal, optionally with overrides
+    /// (needs --emulate) [default: $NCS_EMULATE_PROFILE, else usb2].
+    #[arg(long, value_name = "PROFILE", value_parser = parse_profile, requires = "emulate")]
+    pub emulate_profile: Option<Profile>,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -25,6 +31,9 @@ pub struct DevicesArgs {
 
 /// Options of `ncs boot`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Sticks stay booted when ncs boot ends: nothing resets them. The next open of a stick \
+    (any command with --backend usb, ncs serve, the drop-in libmvnc) finds it booted, resets it to its boot ROM \
+    and boots it again (device::recover), so it never needs replugging.")]
 pub struct BootArgs {
     /// Intel's MvNCAPI.mvcmd (else $NCS_FIRMWARE, else /usr/local/lib/mvnc/MvNCAPI.mvcmd).
     #[arg(long)]
@@ -32,6 +41,10 @@ pub struct BootArgs {
     /// Boot N software sticks instead (no firmware file needed).
     #[arg(long, value_name = "N")]
     pub emulate: Option<usize>,
+    /// How strictly the software sticks behave: usb2, usb3 or ideal, optionally with overrides
+    /// (needs --emulate) [default: $NCS_EMULATE_PROFILE, else usb2].
+    #[arg(long, value_name = "PROFILE", value_parser = parse_profile, requires = "emulate")]
+    pub emulate_profile: Option<Profile>,
     /// Record every USB transfer as JSON lines.
     #[arg(long, env = "NCS_TRACE_USB", value_name = "FILE")]
     pub trace_usb: Option<PathBuf>,
@@ -49,7 +62,7 @@ fn check_emulate(emulate: Option<usize>) -> Result<()> {
 
 pub fn devices(args: &DevicesArgs) -> Result<Outcome> {
     check_emulate(args.emulate)?;
-    let Some(bus) = open_bus(args.emulate)? else {
+    let Some(bus) = open_bus_with(args.emulate, args.emulate_profile.as_ref())? else {
         if args.json {
             outln!("{}", json!({ "usb_available": false, "sticks": [] }));
         } else {
@@ -108,7 +121,7 @@ pub fn boot_all(args: &BootArgs) -> Result<Outcome> {
         None => None,
     };
     let tracer = tracer.as_ref();
-    let bus = open_bus(args.emulate)?.ok_or(Error::NoUsbSubsystem)?;
+    let bus = open_bus_with(args.emulate, args.emulate_profile.as_ref())?.ok_or(Error::NoUsbSubsystem)?;
     let firmware = firmware_for(args.emulate.is_some(), args.firmware.as_deref())?;
     let sticks = bus.sticks().map_err(|source| Error::Bus { bus: bus.describe(), source })?;
     let rom: Vec<_> = sticks.into_iter().filter(|s| s.state() == Some(StickState::Rom)).collect();
@@ -121,6 +134,7 @@ pub fn boot_all(args: &BootArgs) -> Result<Outcome> {
         return Ok(Outcome::Success);
     }
     let mut booted = Vec::new();
+    let mut links = Vec::new();
     for id in rom {
         let started = Instant::now();
         boot::send_firmware(bus.as_ref(), &id, &firmware, tracer)?;
@@ -132,7 +146,9 @@ pub fn boot_all(args: &BootArgs) -> Result<Outcome> {
             tracer,
             ncs::device::link::DEFAULT_TIMEOUT,
         )?;
-        drop(waited);
+        // Held until every stick is booted: a booted stick nobody has open is what the next
+        // stick's wait takes when its own firmware is not back yet (docs/usb_protocol.md §5).
+        links.push(waited);
         let ms = started.elapsed().as_secs_f64() * 1e3;
         log::info!("{}: booted in {ms:.0} ms", id.name());
         if !args.json {

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::error::DeviceError;
 use super::link::Link;
-use super::trace::{Tracer, Transfer};
+use super::trace::{log_transfer, Tracer, Transfer};
 use super::transport::{Bus, Place, StickState, Transport, UsbError, UsbId};
 use super::wire::{Status, ENDPOINT_OUT, FIRMWARE_MAGIC};
 
@@ -51,17 +51,26 @@ impl Firmware {
     pub fn locate(explicit: Option<&Path>) -> Result<Self, DeviceError> {
         let from_env = std::env::var_os("NCS_FIRMWARE").map(PathBuf::from);
         let path = explicit.map(Path::to_path_buf).or(from_env).unwrap_or_else(|| PathBuf::from(NCSDK_FIRMWARE_PATH));
-        let shown = path.display().to_string();
-        let missing = |e: std::io::Error| {
+        Firmware::load(&path).map_err(|why| {
             DeviceError::Usage(format!(
-                "firmware {shown}: {e}; pass --firmware PATH or set NCS_FIRMWARE to Intel's MvNCAPI.mvcmd (NCSDK 1.12)"
+                "firmware {why}; pass --firmware PATH or set NCS_FIRMWARE to Intel's MvNCAPI.mvcmd (NCSDK 1.12)"
             ))
-        };
-        let len = std::fs::metadata(&path).map_err(missing)?.len();
+        })
+    }
+
+    /// Loads the image at `path`; the error says why that file cannot be used, starting with
+    /// its path (missing, unreadable, too large, or not a Myriad image).
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let shown = path.display().to_string();
+        let len = std::fs::metadata(path).map_err(|e| format!("{shown}: {e}"))?.len();
         if len > MAX_FIRMWARE {
-            return Err(DeviceError::Usage(format!("firmware {shown} is {len} bytes, larger than any Myriad image")));
+            return Err(format!("{shown} is {len} bytes, larger than any Myriad image"));
         }
-        Firmware::from_bytes(crate::files::read_at_most(&path, MAX_FIRMWARE).map_err(missing)?, &shown)
+        let bytes = crate::files::read_at_most(path, MAX_FIRMWARE).map_err(|e| format!("{shown}: {e}"))?;
+        if !bytes.starts_with(FIRMWARE_MAGIC) {
+            return Err(format!("{shown}: not a Myriad firmware image (it does not start with \"MA2x\")"));
+        }
+        Ok(Firmware { bytes, source: shown })
     }
 
     /// The image.
@@ -94,21 +103,26 @@ pub fn send_firmware(
         );
     }
     for (index, chunk) in firmware.bytes.chunks(chunk_size).enumerate() {
+        let started = Instant::now();
         let result = transport.write(chunk, BOOT_CHUNK_TIMEOUT);
+        let transfer = Transfer {
+            stick: &stick,
+            op: "write",
+            endpoint: ENDPOINT_OUT,
+            kind: "boot_chunk",
+            requested: chunk.len(),
+            actual: *result.as_ref().unwrap_or(&0),
+            timeout: BOOT_CHUNK_TIMEOUT,
+            result: result.as_ref().map(|_| ()),
+            header: None,
+            payload: None,
+        };
+        // The ROM leaving the bus before the last chunk is the normal end of a boot.
+        if !matches!(result, Err(UsbError::NoDevice)) {
+            log_transfer(&transfer, started.elapsed());
+        }
         if let Some(t) = tracer {
-            let actual = *result.as_ref().unwrap_or(&0);
-            t.transfer(&Transfer {
-                stick: &stick,
-                op: "write",
-                endpoint: ENDPOINT_OUT,
-                kind: "boot_chunk",
-                requested: chunk.len(),
-                actual,
-                timeout: BOOT_CHUNK_TIMEOUT,
-                result: result.as_ref().map(|_| ()),
-                header: None,
-                payload: None,
-            });
+            t.transfer(&transfer);
         }
         match result {
             Ok(n) if n == chunk.len() => {}
@@ -183,7 +197,8 @@ pub fn wait_for_booted(
     link_timeout: Duration,
 ) -> Result<(UsbId, Link), DeviceError> {
     let stick = rom.name();
-    let deadline = Instant::now() + within;
+    let started = Instant::now();
+    let deadline = started + within;
     let expected = booted.cloned().unwrap_or_else(|| Place::ports_of(rom));
     let mut last_problem = String::from("no booted stick appeared");
     loop {
@@ -196,7 +211,14 @@ pub fn wait_for_booted(
             match open_waiting(bus, id, &stick, tracer, link_timeout) {
                 Ok(link) => {
                     let how = if expected.matches(id) { "port path" } else { "first unopened booted stick" };
-                    log::info!("{stick}: booted firmware re-enumerated at {} (found by {how})", id.name());
+                    let ports: Vec<String> = id.ports.iter().map(u8::to_string).collect();
+                    log::info!(
+                        "{stick}: booted firmware re-enumerated at {} (bus {}, port path {}, found by {how}) after {:.0} ms",
+                        id.name(),
+                        id.bus,
+                        ports.join("."),
+                        started.elapsed().as_secs_f64() * 1e3
+                    );
                     if let Some(t) = tracer {
                         t.event(
                             &stick,

@@ -282,21 +282,39 @@ impl Device {
     /// Intel's `mvncGetResult` does. The queue is untouched on failure, so a later call asks
     /// for the same inference. A stick that has gone is not retried.
     fn fetch_output(&mut self, output: &mut [u8]) -> Result<(), DeviceError> {
-        let deadline = Instant::now() + self.result_wait;
+        let started = Instant::now();
+        let deadline = started + self.result_wait;
         let mut tries = 0u32;
+        // One line per burst of refusals, not per 1 ms retry.
+        let name = self.name();
+        let burst = |tries: u32, outcome: &str| {
+            let ms = started.elapsed().as_secs_f64() * 1e3;
+            format!("{name}: output {outcome} after {} refusal(s), {ms:.1} ms of retries", tries - 1)
+        };
         loop {
             tries += 1;
             match self.link.get(Buffer::Output, false, output) {
-                Ok(()) => return Ok(()),
-                Err(e) if e.is_disconnect() => return Err(e),
+                Ok(()) => {
+                    if tries > 1 {
+                        log::debug!("{}", burst(tries, "read"));
+                    }
+                    return Ok(());
+                }
+                Err(e) if e.is_disconnect() => {
+                    log::info!("{}: {e}", burst(tries, "abandoned, stick gone,"));
+                    return Err(e);
+                }
                 Err(e) if Instant::now() >= deadline => {
+                    log::warn!("{}: {e}", burst(tries, "given up"));
                     return Err(DeviceError::state(
-                        &self.name(),
+                        &name,
                         format!("no result after {:?} ({tries} tries); last: {e}", self.result_wait),
                     ));
                 }
                 Err(e) => {
-                    log::trace!("{e}; asking again");
+                    if tries == 1 {
+                        log::trace!("{name}: output refused ({e}); asking again every {RESULT_RETRY_PAUSE:?}");
+                    }
                     sleep(RESULT_RETRY_PAUSE);
                 }
             }

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::error::DeviceError;
-use super::trace::{Tracer, Transfer};
+use super::trace::{log_transfer, Tracer, Transfer};
 use super::transport::{Transport, UsbError};
 use super::wire::{Buffer, Command, Header, Status, ENDPOINT_IN, ENDPOINT_OUT, HEADER_LEN, MAX_TRANSFER, PERMIT};
 
@@ -106,9 +106,11 @@ impl Link {
 
     fn send_header(&mut self, header: &Header, step: &str) -> Result<(), DeviceError> {
         let bytes = header.encode();
+        let started = Instant::now();
         let result = self.transport.write(&bytes, self.timeout);
         let actual = *result.as_ref().unwrap_or(&0);
-        self.trace("write", ENDPOINT_OUT, "header", HEADER_LEN, actual, result.as_ref().err(), Some(header), None);
+        let moved = Moved { requested: HEADER_LEN, actual, error: result.as_ref().err(), took: started.elapsed() };
+        self.trace("write", ENDPOINT_OUT, "header", &moved, Some(header), None);
         match result {
             Ok(HEADER_LEN) => Ok(()),
             Ok(n) => Err(self.short(step, HEADER_LEN, n)),
@@ -121,18 +123,11 @@ impl Link {
         let mut done = 0;
         while done < data.len() {
             let chunk = &data[done..(done + MAX_TRANSFER).min(data.len())];
+            let started = Instant::now();
             let result = self.transport.write(chunk, self.timeout);
             let actual = *result.as_ref().unwrap_or(&0);
-            self.trace(
-                "write",
-                ENDPOINT_OUT,
-                kind,
-                chunk.len(),
-                actual,
-                result.as_ref().err(),
-                None,
-                Some(&chunk[..actual]),
-            );
+            let moved = Moved { requested: chunk.len(), actual, error: result.as_ref().err(), took: started.elapsed() };
+            self.trace("write", ENDPOINT_OUT, kind, &moved, None, Some(&chunk[..actual]));
             match result {
                 Ok(0) if !chunk.is_empty() => return Err(self.short(step, data.len(), done)),
                 Ok(n) => done += n,
@@ -152,10 +147,12 @@ impl Link {
         let mut empty_since: Option<Instant> = None;
         while done < buf.len() {
             let end = (done + MAX_TRANSFER).min(buf.len());
+            let started = Instant::now();
             let result = self.transport.read(&mut buf[done..end], self.timeout);
             let actual = *result.as_ref().unwrap_or(&0);
             let payload = hash.then_some(&buf[done..done + actual]);
-            self.trace("read", ENDPOINT_IN, kind, end - done, actual, result.as_ref().err(), None, payload);
+            let moved = Moved { requested: end - done, actual, error: result.as_ref().err(), took: started.elapsed() };
+            self.trace("read", ENDPOINT_IN, kind, &moved, None, payload);
             match result {
                 Ok(0) => {
                     let since = *empty_since.get_or_insert_with(Instant::now);
@@ -182,31 +179,39 @@ impl Link {
         DeviceError::usb(&self.stick, step, e)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Records a transfer in the USB trace, if any, and in the log when it failed or was slow.
     fn trace(
         &self,
         op: &'static str,
         endpoint: u8,
         kind: &'static str,
-        requested: usize,
-        actual: usize,
-        error: Option<&UsbError>,
+        moved: &Moved<'_>,
         header: Option<&Header>,
         payload: Option<&[u8]>,
     ) {
+        let transfer = Transfer {
+            stick: &self.stick,
+            op,
+            endpoint,
+            kind,
+            requested: moved.requested,
+            actual: moved.actual,
+            timeout: self.timeout,
+            result: moved.error.map_or(Ok(()), Err),
+            header,
+            payload,
+        };
+        log_transfer(&transfer, moved.took);
         if let Some(t) = &self.tracer {
-            t.transfer(&Transfer {
-                stick: &self.stick,
-                op,
-                endpoint,
-                kind,
-                requested,
-                actual,
-                timeout: self.timeout,
-                result: error.map_or(Ok(()), Err),
-                header,
-                payload,
-            });
+            t.transfer(&transfer);
         }
     }
+}
+
+/// What one bulk transfer moved, and how long it took.
+struct Moved<'a> {
+    requested: usize,
+    actual: usize,
+    error: Option<&'a UsbError>,
+    took: Duration,
 }

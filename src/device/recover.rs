@@ -49,10 +49,12 @@ pub fn left_booted(
             format!("no stick there on {} (sticks in their ROM: {shown:?})", bus.describe()),
         ));
     }
+    let names: Vec<String> = targets.iter().map(UsbId::name).collect();
+    log::info!("{name}: not in its ROM (left booted by an earlier run?); resetting booted stick(s) {names:?}");
     if let Some(t) = tracer {
-        let names: Vec<String> = targets.iter().map(UsbId::name).collect();
         t.event(name, "recover_booted_stick", json!({ "reset": names }));
     }
+    let started = Instant::now();
     let mut problems = Vec::new();
     let mut reset = 0;
     for id in &targets {
@@ -72,14 +74,13 @@ pub fn left_booted(
         let now = bus.sticks().map_err(|e| DeviceError::usb(name, "enumerate", e))?;
         let fresh: Vec<UsbId> =
             now.into_iter().filter(|d| d.state() == Some(StickState::Rom) && !roms_before.contains(d)).collect();
-        if let Some(rom) = fresh.iter().find(|d| place.matches(d)) {
-            return Ok(rom.clone());
-        }
-        if !named.is_empty() {
+        let back = fresh.iter().find(|d| place.matches(d)).or_else(|| {
             // The caller named the booted stick: its ROM is the new one (by port path if several).
-            if let Some(rom) = fresh.iter().find(|d| d.ports == place.ports).or(fresh.first()) {
-                return Ok(rom.clone());
-            }
+            (!named.is_empty()).then(|| fresh.iter().find(|d| d.ports == place.ports).or(fresh.first())).flatten()
+        });
+        if let Some(rom) = back {
+            log::info!("{name}: recovered: back in its ROM at {} after {:.0} ms", rom.name(), ms(started.elapsed()));
+            return Ok(rom.clone());
         }
         if Instant::now() >= deadline {
             let shown: Vec<String> = fresh.iter().map(UsbId::name).collect();
@@ -109,4 +110,8 @@ fn reset_one(bus: &dyn Bus, id: &UsbId, link_timeout: Duration, tracer: Option<&
             link.reset_port()
         }
     }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
 }

@@ -110,6 +110,31 @@ impl Tracer {
     }
 }
 
+/// A transfer taking longer than this is logged (at info) as slow: real transfers of the
+/// largest buffer (a 10 MiB chunk at USB 2's ≈ 35 MB/s) take ≈ 0.3 s.
+pub const SLOW_TRANSFER: Duration = Duration::from_secs(1);
+
+/// Logs a transfer someone debugging a stick needs to see: one that failed (its endpoint,
+/// length and the USB error) or that took longer than [`SLOW_TRANSFER`]. Others are logged at
+/// trace level only.
+pub fn log_transfer(t: &Transfer<'_>, took: Duration) {
+    let what = format!(
+        "{}: {} {:#04x} ({}), {} of {} bytes in {:.0} ms",
+        t.stick,
+        t.op,
+        t.endpoint,
+        t.kind,
+        t.actual,
+        t.requested,
+        took.as_secs_f64() * 1e3
+    );
+    match t.result {
+        Err(e) => log::info!("USB transfer failed: {what}: {e}"),
+        Ok(()) if took > SLOW_TRANSFER => log::info!("slow USB transfer: {what}"),
+        Ok(()) => log::trace!("USB transfer: {what}"),
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use ncs::blob::GraphFile;
 use ncs::device::emulator::{Profile, SoftBus, SOFT_FIRMWARE};
-use ncs::device::{Bus, Firmware, OpenOptions, Telemetry};
+use ncs::device::{Bus, Firmware, OpenOptions};
 use ncs::preprocess::Scheme;
-use ncs::serve::{App, Collected, Config, GraphInfo, Running, StickWorker, Worker};
+use ncs::serve::{App, Config, GraphInfo, Running, StickWorker, Worker};
 use ureq::unversioned::multipart::{Form, Part};
 
 /// A response as a client sees it.
@@ -97,6 +97,7 @@ pub struct Setup<'a> {
     pub labels: Vec<String>,
     pub scheme: Scheme,
     pub sticks: usize,
+    /// How long each inference takes on the stick, which refuses its output until then.
     pub latency: Duration,
     pub queue: usize,
     pub max_body: usize,
@@ -124,7 +125,9 @@ impl<'a> Setup<'a> {
         let file = Arc::new(GraphFile::read(self.graph).unwrap());
         let name = self.graph.file_name().unwrap().to_string_lossy().into_owned();
         let graph = GraphInfo::of(&name, &file);
-        let bus = SoftBus::with_profile(self.sticks, strict_profile());
+        // The stick itself models each inference's time: it refuses the output until then and
+        // the driver asks again (docs/usb_protocol.md §10).
+        let bus = SoftBus::with_profile(self.sticks, Profile { latency: Some(self.latency), ..strict_profile() });
         let shared: Arc<dyn Bus> = Arc::new(bus.clone());
         let firmware = Firmware::from_bytes(SOFT_FIRMWARE.to_vec(), "software stick firmware").unwrap();
         let workers: Vec<Box<dyn Worker>> = bus
@@ -140,7 +143,7 @@ impl<'a> Setup<'a> {
                     OpenOptions::default(),
                 )
                 .unwrap();
-                Box::new(Modelled { inner: worker, latency: self.latency }) as Box<dyn Worker>
+                Box::new(worker) as Box<dyn Worker>
             })
             .collect();
         let config = Config {
@@ -158,52 +161,14 @@ impl<'a> Setup<'a> {
 }
 
 /// The strict `usb2` software stick (framing, one owner, IDs checked, blocking timeouts),
-/// with boots and resets shortened so that recoveries fit a test, and results ready at once.
-///
-/// Inference time is modelled by [`Modelled`] rather than by the stick's `latency`: a stick
-/// still computing refuses the output permit, and the driver on main does not yet ask again
-/// (docs/usb_protocol.md §17, "Not (yet) handled").
+/// with boots and resets shortened so that recoveries fit a test, and results ready at once
+/// ([`Setup::latency`] sets an inference time instead).
 pub fn strict_profile() -> Profile {
     Profile {
         boot_absence: Duration::from_millis(30),
         reset_linger: Duration::from_millis(20),
         latency: Some(Duration::ZERO),
         ..Profile::usb2()
-    }
-}
-
-/// A stick whose every inference takes `latency` longer: results are collected no sooner than
-/// that after the previous one (one inference at a time on the stick, both slots filled).
-pub struct Modelled {
-    pub inner: StickWorker,
-    pub latency: Duration,
-}
-
-impl Worker for Modelled {
-    fn name(&self) -> String {
-        self.inner.name()
-    }
-    fn kind(&self) -> &'static str {
-        self.inner.kind()
-    }
-    fn slots(&self) -> usize {
-        self.inner.slots()
-    }
-    fn submit(&mut self, input: &[f32], tag: u64) -> ncs::Result<()> {
-        self.inner.submit(input, tag)
-    }
-    fn collect(&mut self) -> ncs::Result<Collected> {
-        std::thread::sleep(self.latency);
-        self.inner.collect()
-    }
-    fn telemetry(&self) -> Option<Telemetry> {
-        self.inner.telemetry()
-    }
-    fn recover(&mut self) -> ncs::Result<()> {
-        self.inner.recover()
-    }
-    fn close(&mut self) -> ncs::Result<()> {
-        self.inner.close()
     }
 }
 

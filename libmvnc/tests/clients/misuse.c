@@ -8,7 +8,9 @@
  *   usage: misuse GRAPH INPUT.f16 [names]
  *
  * `names` checks only the statuses NCSDK v1 gives for device names it cannot open: an unknown
- * name is MVNC_DEVICE_NOT_FOUND (usb_find_device), an empty one MVNC_INVALID_PARAMETERS.
+ * name is MVNC_ERROR (its boot step finds no ROM at that name and fails at once), an empty one,
+ * or one of colons only, MVNC_INVALID_PARAMETERS (no first name to split off);
+ * docs/usb_protocol.md §16.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +44,13 @@ int main(int argc, char **argv) {
 
     CHECK(mvncGetDeviceName(0, name, sizeof name), MVNC_OK);
     if (argc == 4) {
-        CHECK(mvncOpenDevice("no-such-stick", &dev), MVNC_DEVICE_NOT_FOUND);
+        CHECK(mvncOpenDevice("no-such-stick", &dev), MVNC_ERROR);
+        CHECK(mvncOpenDevice("9-9", &dev), MVNC_ERROR);
         CHECK(mvncOpenDevice("", &dev), MVNC_INVALID_PARAMETERS);
+        CHECK(mvncOpenDevice(":", &dev), MVNC_INVALID_PARAMETERS);
+        /* The stick is still there to open by its real name. */
+        CHECK(mvncOpenDevice(name, &dev), MVNC_OK);
+        CHECK(mvncCloseDevice(dev), MVNC_OK);
         printf("PASS\n");
         return 0;
     }
