@@ -118,7 +118,7 @@ async fn shutdown_signal() {
 /// One worker per stick asked for (opened in parallel: a real stick takes seconds to boot).
 fn open_workers(args: &ServeArgs, graph: Arc<GraphFile>) -> Result<Vec<Box<dyn Worker>>> {
     let kind = match (args.backend.backend, args.backend.emulate) {
-        (None, None) => Backend::Usb,
+        (None, None) if args.backend.emulate_profile.is_none() => Backend::Usb,
         _ => args.backend.backend()?,
     };
     let options = args.backend.options_with(PrecisionArg::Fp16)?;

@@ -118,6 +118,15 @@ pub const SLOW_TRANSFER: Duration = Duration::from_secs(1);
 /// length and the USB error) or that took longer than [`SLOW_TRANSFER`]. Others are logged at
 /// trace level only.
 pub fn log_transfer(t: &Transfer<'_>, took: Duration) {
+    let level = match t.result {
+        Err(_) => log::Level::Info,
+        Ok(()) if took > SLOW_TRANSFER => log::Level::Info,
+        Ok(()) => log::Level::Trace,
+    };
+    // Formatted only when it will be printed: this runs for every transfer.
+    if !log::log_enabled!(level) {
+        return;
+    }
     let what = format!(
         "{}: {} {:#04x} ({}), {} of {} bytes in {:.0} ms",
         t.stick,
@@ -129,9 +138,9 @@ pub fn log_transfer(t: &Transfer<'_>, took: Duration) {
         took.as_secs_f64() * 1e3
     );
     match t.result {
-        Err(e) => log::info!("USB transfer failed: {what}: {e}"),
-        Ok(()) if took > SLOW_TRANSFER => log::info!("slow USB transfer: {what}"),
-        Ok(()) => log::trace!("USB transfer: {what}"),
+        Err(e) => log::log!(level, "USB transfer failed: {what}: {e}"),
+        Ok(()) if level == log::Level::Info => log::log!(level, "slow USB transfer: {what}"),
+        Ok(()) => log::log!(level, "USB transfer: {what}"),
     }
 }
 
