@@ -123,6 +123,15 @@ fn software_sticks_default_to_usb2_and_the_profile_flag_wins() {
     let (code, stdout, stderr) = ncs_env(&["run", g, "--input", i, "--emulate-profile", "ideal", "--json"], &[]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["backend"], "emulator");
+    let cpu = ncs_env(&["run", g, "--input", i, "--json"], &[]).1;
+    let cpu: serde_json::Value = serde_json::from_str(&cpu).unwrap();
+    for profile in ["usb2,absence=50ms", "usb3,absence=50ms"] {
+        let (code, stdout, stderr) =
+            ncs_env(&["run", g, "--input", i, "--emulate", "1", "--emulate-profile", profile, "--json"], &[]);
+        assert_eq!(code, Some(0), "{profile}: {stderr}");
+        let stick: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(stick["output"], cpu["output"], "{profile}");
+    }
     let (code, _, stderr) = ncs_env(&["run", g, "--input", i, "--backend", "cpu", "--emulate-profile", "usb2"], &[]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("--emulate-profile usb2") && stderr.contains("--backend cpu"), "{stderr}");
