@@ -60,7 +60,9 @@ impl Padding {
         match self {
             Padding::Same => AxisPadding::Same,
             Padding::Valid => AxisPadding::Valid,
-            Padding::Explicit(pads) => AxisPadding::Explicit(u32::from(pads[axis])),
+            Padding::Explicit(pads) => {
+                AxisPadding::Explicit { pad: u32::from(pads[axis]), padded_window: pads != [0, 0] }
+            }
         }
     }
 }
@@ -72,8 +74,23 @@ pub enum AxisPadding {
     Same,
     /// TensorFlow VALID.
     Valid,
-    /// This many cells before and after the data (Caffe).
-    Explicit(u32),
+    /// `pad` cells before and after the data (Caffe).
+    Explicit {
+        /// Cells of padding on each side along this axis.
+        pad: u32,
+        /// Whether the window is padded along either axis: Caffe's pooling drops a last window
+        /// that starts in the trailing padding on *both* axes as soon as one axis is padded
+        /// (`if (pad_h_ || pad_w_)` in its `PoolingLayer::Reshape`), so an unpadded axis of a
+        /// padded window is clipped too.
+        padded_window: bool,
+    },
+}
+
+impl AxisPadding {
+    /// Explicit padding of a window padded alike on both axes (`pad` on each side).
+    pub const fn explicit(pad: u32) -> AxisPadding {
+        AxisPadding::Explicit { pad, padded_window: pad > 0 }
+    }
 }
 
 /// What slides the window; with explicit padding it decides whether a partial last window counts.
@@ -118,7 +135,7 @@ impl Axis {
         let out = match padding {
             AxisPadding::Same => (len + s - 1) / s,
             AxisPadding::Valid => (len - extent + s).max(0) / s,
-            AxisPadding::Explicit(pad) => {
+            AxisPadding::Explicit { pad, padded_window } => {
                 let p = i64::from(pad);
                 let room = len + 2 * p - extent;
                 match op {
@@ -126,8 +143,9 @@ impl Axis {
                     WindowOp::Convolution => room / s + 1,
                     WindowOp::Pooling => {
                         let out = room.div_euclid(s) + i64::from(room.rem_euclid(s) != 0) + 1;
-                        // Caffe keeps the last window only if it starts inside data + leading pad.
-                        if p > 0 && (out - 1) * s >= len + p {
+                        // Caffe keeps the last window only if it starts inside data + leading
+                        // pad, a check it makes when either axis is padded.
+                        if padded_window && (out - 1) * s >= len + p {
                             out - 1
                         } else {
                             out
@@ -153,7 +171,7 @@ impl Axis {
         match padding {
             AxisPadding::Same => self.same_padding(len, out).0,
             AxisPadding::Valid => 0,
-            AxisPadding::Explicit(pad) => u64::from(pad),
+            AxisPadding::Explicit { pad, .. } => u64::from(pad),
         }
     }
 
@@ -162,6 +180,16 @@ impl Axis {
     pub fn deconv_output_len(self, len: u32, pad: u32) -> Option<u64> {
         let out = self.step() * (i64::from(len) - 1) + i64::from(self.kernel) - 2 * i64::from(pad);
         u64::try_from(out).ok().filter(|&o| o > 0)
+    }
+
+    /// The symmetric explicit pad that makes a deconvolution over `len` inputs produce `out`
+    /// outputs (the inverse of [`Axis::deconv_output_len`]): (stride·(len − 1) + kernel − out)/2,
+    /// or `None` when that is negative or odd (the record has one pad per axis, so an odd total
+    /// cannot be split). TensorFlow's `Conv2DBackpropInput` states `out`; the toolkit derives
+    /// the record's pad this way.
+    pub fn deconv_padding(self, len: u32, out: u32) -> Option<u64> {
+        let twice = self.step() * (i64::from(len) - 1) + i64::from(self.kernel) - i64::from(out);
+        (twice >= 0 && twice % 2 == 0).then_some(twice as u64 / 2)
     }
 }
 

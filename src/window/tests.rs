@@ -73,26 +73,52 @@ proptest! {
 
     #[test]
     fn caffe_convolution_rounds_down(a in axis(), len in 1u32..64, pad in 0u32..8) {
-        let out = a.output_len(len, AxisPadding::Explicit(pad), WindowOp::Convolution);
+        let out = a.output_len(len, AxisPadding::explicit(pad), WindowOp::Convolution);
         prop_assert_eq!(out, whole_windows(a, len, pad.into(), pad.into()));
     }
 
     #[test]
-    fn caffe_pooling_matches_caffe((k, pad) in kernel_and_pad(), s in 1u32..=5, len in 1u32..64) {
-        let a = Axis::new(k, s, 1);
-        // PoolingLayer::Reshape, as Caffe writes it (float ceil, one conditional decrement).
-        let (len_i, k_i, s_i, p_i) = (i64::from(len), i64::from(k), i64::from(s), i64::from(pad));
-        let mut caffe = ((len_i + 2 * p_i - k_i) as f64 / s_i as f64).ceil() as i64 + 1;
-        if pad > 0 && (caffe - 1) * s_i >= len_i + p_i {
-            caffe -= 1;
+    fn caffe_pooling_matches_caffe(
+        (kh, ph) in kernel_and_pad(), (kw, pw) in kernel_and_pad(), s in [1u32..=5, 1u32..=5], len in [1u32..64, 1u32..64],
+    ) {
+        // PoolingLayer::Reshape, as Caffe writes it: float ceil per axis, then, when either
+        // axis is padded, one conditional decrement on each axis.
+        let (k, p) = ([kh, kw], [ph, pw]);
+        let mut caffe = [0, 1].map(|i| {
+            let (l, k, s, p) = (i64::from(len[i]), i64::from(k[i]), i64::from(s[i]), i64::from(p[i]));
+            ((l + 2 * p - k) as f64 / s as f64).ceil() as i64 + 1
+        });
+        if ph > 0 || pw > 0 {
+            for i in 0..2 {
+                if (caffe[i] - 1) * i64::from(s[i]) >= i64::from(len[i]) + i64::from(p[i]) {
+                    caffe[i] -= 1;
+                }
+            }
         }
-        prop_assert_eq!(a.output_len(len, AxisPadding::Explicit(pad), WindowOp::Pooling), caffe.max(0) as u64);
+        let padding = Padding::Explicit([ph as u8, pw as u8]);
+        for i in 0..2 {
+            let out = Axis::new(k[i], s[i], 1).output_len(len[i], padding.axis(i), WindowOp::Pooling);
+            prop_assert_eq!(out, caffe[i].max(0) as u64, "axis {}", i);
+        }
+    }
+
+    #[test]
+    fn deconv_padding_inverts_the_output_length(k in 1u32..=8, s in 1u32..=5, len in 1u32..40, pad in 0u32..8, out in 1u32..200) {
+        let a = Axis::new(k, s, 1);
+        if let Some(o) = a.deconv_output_len(len, pad) {
+            prop_assert_eq!(a.deconv_padding(len, o as u32), Some(u64::from(pad)));
+        }
+        match a.deconv_padding(len, out) {
+            Some(p) => prop_assert_eq!(a.deconv_output_len(len, p as u32), Some(u64::from(out))),
+            // No symmetric pad gives `out`: neither any pad up to the span.
+            None => prop_assert!((0..=k + s * len).all(|p| a.deconv_output_len(len, p) != Some(u64::from(out)))),
+        }
     }
 
     #[test]
     fn source_is_the_tap_position_when_inside(a in axis(), len in 1usize..40, pad in 0u64..10) {
         let w = window_of(a, pad);
-        let out = a.output_len(len as u32, AxisPadding::Explicit(pad as u32), WindowOp::Convolution) as usize;
+        let out = a.output_len(len as u32, AxisPadding::explicit(pad as u32), WindowOp::Convolution) as usize;
         for o in 0..out {
             for tap in 0..w.kernel[0] {
                 let position = (o * w.stride[0] + tap * w.dilation) as i64 - pad as i64;
@@ -129,7 +155,7 @@ proptest! {
         let a = Axis::new(k, s, 1);
         let w = window_of(a, pad.into());
         let p = pad as i64;
-        let out = a.output_len(len as u32, AxisPadding::Explicit(pad), WindowOp::Pooling) as usize;
+        let out = a.output_len(len as u32, AxisPadding::explicit(pad), WindowOp::Pooling) as usize;
         for o in 0..out {
             let start = (o * s as usize) as i64 - p;
             let brute = (start..start + i64::from(k)).filter(|&c| c >= -p && c < len as i64 + p).count();
@@ -172,10 +198,23 @@ fn tf_same_puts_the_extra_cell_after() {
 fn caffe_pooling_rounds_up_but_drops_a_window_starting_in_the_trailing_pad() {
     let (k2s2, k3s2) = (Axis::new(2, 2, 1), Axis::new(3, 2, 1));
     // 8 inputs, k=3, s=2, pad 1: room 8 + 2 − 3 = 7; pooling ⌈7/2⌉ + 1 = 5, convolution ⌊7/2⌋ + 1 = 4.
-    assert_eq!(k3s2.output_len(8, AxisPadding::Explicit(1), WindowOp::Pooling), 5);
-    assert_eq!(k3s2.output_len(8, AxisPadding::Explicit(1), WindowOp::Convolution), 4);
+    assert_eq!(k3s2.output_len(8, AxisPadding::explicit(1), WindowOp::Pooling), 5);
+    assert_eq!(k3s2.output_len(8, AxisPadding::explicit(1), WindowOp::Convolution), 4);
     // 5 inputs, k=2, s=2, pad 1: ⌈5/2⌉ + 1 = 4, but the 4th would start at 3·2 − 1 = 5, in the pad.
-    assert_eq!(k2s2.output_len(5, AxisPadding::Explicit(1), WindowOp::Pooling), 3);
+    assert_eq!(k2s2.output_len(5, AxisPadding::explicit(1), WindowOp::Pooling), 3);
+}
+
+#[test]
+fn caffe_pooling_clips_an_unpadded_axis_of_a_padded_window() {
+    // Pad [0, 1], kernel 1 < stride 2 on the rows: ⌈(4 − 1)/2⌉ + 1 = 3 rows, but the 3rd window
+    // would start at row 4, past the data; Caffe drops it because the columns are padded.
+    let rows = Axis::new(1, 2, 1);
+    let padded = Padding::Explicit([0, 1]);
+    assert_eq!(rows.output_len(4, padded.axis(0), WindowOp::Pooling), 2);
+    // Unpadded on both axes, Caffe keeps it (and so do we).
+    assert_eq!(rows.output_len(4, Padding::Explicit([0, 0]).axis(0), WindowOp::Pooling), 3);
+    // Convolution never rounds up, padded or not.
+    assert_eq!(rows.output_len(4, padded.axis(0), WindowOp::Convolution), 2);
 }
 
 #[test]
