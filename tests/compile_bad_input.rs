@@ -7,7 +7,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use ncs::compile::proto::{attr_value::Value, dtype, AttrValue, Dim, GraphDef, NodeDef, TensorProto, TensorShapeProto};
@@ -252,15 +252,15 @@ fn huge_constants_are_refused_before_allocation() {
     // tensor_content shorter than the shape claims.
     let mut g = good_graph();
     let mut tensor =
-        TensorProto { dtype: dtype::FLOAT, tensor_shape: Some(shape(&[3, 3, 3, 1 << 40])), ..Default::default() };
+        TensorProto { dtype: dtype::FLOAT, tensor_shape: Some(shape(&[3, 3, 3, 1 << 30])), ..Default::default() };
     tensor.tensor_content = Bytes::from(vec![0u8; 64]);
     node_mut(&mut g, "Const").attr.insert("value".into(), AttrValue { value: Some(Value::Tensor(tensor)) });
     expect_error(compile_graph(&g, &options()), CompileErrorKind::BadConstant, &["node 'Const' (Const)", "64 bytes"]);
 
-    // Dimensions whose product overflows.
+    // Dimensions whose product would overflow 64 bits: each is past the 2^31 bound.
     let mut g = good_graph();
     *node_mut(&mut g, "Const") = float_const("Const", &[1 << 40, 1 << 40, 1 << 40], vec![]);
-    expect_error(compile_graph(&g, &options()), CompileErrorKind::BadConstant, &["overflows"]);
+    expect_error(compile_graph(&g, &options()), CompileErrorKind::Limit, &["node 'Const' (Const)", "2^31"]);
 
     // A chain of folds on broadcast constants, each within the per-constant bound: a few KB of
     // pb asking for gigabytes of folded values.
@@ -282,9 +282,9 @@ fn huge_constants_are_refused_before_allocation() {
     let pb = g.encode_to_vec();
     assert!(pb.len() < 64 << 10);
     expect_error(compile_bytes(&pb, &options()), CompileErrorKind::Limit, &["constant folding"]);
-    let elapsed = start.elapsed();
-    eprintln!("huge-constant cases refused in {elapsed:?}");
-    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+    // No wall-clock bound here (it flakes on a loaded machine): tests/compile_bounded_memory.rs
+    // bounds the memory and the total allocation of this chain and of a Reshape chain.
+    eprintln!("huge-constant cases refused in {:?}", start.elapsed());
 }
 
 #[test]
@@ -345,5 +345,189 @@ fn the_cli_exits_2_naming_the_file_and_the_node() {
 
     let missing = common::ncs(&["compile", dir.join("missing.pb").to_str().unwrap(), "-o", out]);
     assert_eq!(missing.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn op_node(name: &str, op: &str, inputs: &[&str]) -> NodeDef {
+    NodeDef {
+        name: name.into(),
+        op: op.into(),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+fn int64_const(name: &str, values: &[i64]) -> NodeDef {
+    let tensor = TensorProto {
+        dtype: dtype::INT64,
+        tensor_shape: Some(shape(&[values.len() as i64])),
+        int64_val: values.to_vec(),
+        ..Default::default()
+    };
+    let mut node = NodeDef { name: name.into(), op: "Const".into(), ..Default::default() };
+    node.attr.insert("value".into(), AttrValue { value: Some(Value::Tensor(tensor)) });
+    node
+}
+
+/// The good graph with `nodes` added and `output` reading `last` instead of the ReLU.
+fn with_tail(nodes: Vec<NodeDef>, last: &str) -> GraphDef {
+    let mut g = good_graph();
+    g.node.extend(nodes);
+    node_mut(&mut g, "output").input[0] = last.into();
+    g
+}
+
+/// Shapes, pads, kernels and folded integers at and past the record's and 64-bit arithmetic's
+/// limits: each is refused with an error naming the node (before these checks some panicked on
+/// an overflow, wrote a kernel size its signed byte cannot hold, or sized buffers past u32).
+#[test]
+fn hostile_numbers_are_refused_naming_the_node() {
+    // A shape dimension past 2^31, and dimensions within it whose product passes 2^40.
+    let mut g = good_graph();
+    *node_mut(&mut g, "Const") = float_const("Const", &[1 << 32, 1, 1, 1], vec![]);
+    expect_error(compile_graph(&g, &options()), CompileErrorKind::Limit, &["node 'Const' (Const)", "2^31"]);
+    let mut g = good_graph();
+    *node_mut(&mut g, "Const") = float_const("Const", &[1 << 30, 1 << 30, 1, 1], vec![]);
+    expect_error(compile_graph(&g, &options()), CompileErrorKind::Limit, &["node 'Const' (Const)", "2^40"]);
+
+    // An input whose values pass what the stick's memory could hold.
+    let mut g = good_graph();
+    set_input_shape(&mut g, &[1, 65535, 65535, 3]);
+    expect_error(compile_graph(&g, &options()), CompileErrorKind::Limit, &["node 'input'", "values"]);
+
+    // A convolution whose output passes it: 8·8 positions × 2^22 filters from one value.
+    let mut g = good_graph();
+    *node_mut(&mut g, "Const") = float_const("Const", &[1, 1, 3, 1 << 22], vec![0.5]);
+    g.node.retain(|n| n.op != "BiasAdd");
+    node_mut(&mut g, "Relu").input[0] = "Conv2D".into();
+    expect_error(compile_graph(&g, &options()), CompileErrorKind::Limit, &["node 'Conv2D' (Conv2D)", "values"]);
+
+    // A kernel wider than the record's signed byte (128..=255 used to be written negative).
+    let mut g = good_graph();
+    *node_mut(&mut g, "Const") = float_const("Const", &[200, 1, 3, 8], vec![0.5]);
+    set_input_shape(&mut g, &[1, 256, 8, 3]);
+    expect_error(compile_graph(&g, &options()), CompileErrorKind::Unsupported, &["node 'Conv2D'", "kernel 200×1"]);
+
+    // Reshape to a shape whose product overflows 64 bits.
+    let g = with_tail(
+        vec![int64_const("to", &[i64::MAX, 4, -1]), op_node("reshaped", "Reshape", &["Relu", "to"])],
+        "reshaped",
+    );
+    expect_error(compile_graph(&g, &options()), CompileErrorKind::BadShape, &["node 'reshaped' (Reshape)"]);
+
+    // Pads past the record's byte, and pads that overflow a dimension.
+    for pads in [[0, 0, 256, 256, 0, 0, 0, 0], [0, 0, i64::MAX, i64::MAX, 0, 0, 0, 0], [0, 0, -1, -1, 0, 0, 0, 0]] {
+        let mut g = good_graph();
+        let paddings = TensorProto {
+            dtype: dtype::INT64,
+            tensor_shape: Some(shape(&[4, 2])),
+            int64_val: pads.to_vec(),
+            ..Default::default()
+        };
+        let mut pad_const = NodeDef { name: "paddings".into(), op: "Const".into(), ..Default::default() };
+        pad_const.attr.insert("value".into(), AttrValue { value: Some(Value::Tensor(paddings)) });
+        g.node.push(pad_const);
+        g.node.push(op_node("pad", "Pad", &["input", "paddings"]));
+        node_mut(&mut g, "Conv2D").input[0] = "pad".into();
+        expect_error(compile_graph(&g, &options()), CompileErrorKind::Unsupported, &["node 'pad' (Pad)", "0 to 255"]);
+    }
+
+    // Folded integer arithmetic that overflows: Prod of a shape, and a Slice of a vector.
+    let g = with_tail(
+        vec![
+            int64_const("dims", &[1 << 40, 1 << 40]),
+            int64_const("axis", &[0]),
+            op_node("product", "Prod", &["dims", "axis"]),
+            op_node("packed", "Pack", &["product"]),
+            op_node("reshaped", "Reshape", &["Relu", "packed"]),
+        ],
+        "reshaped",
+    );
+    expect_error(compile_graph(&g, &options()), CompileErrorKind::BadShape, &["node 'product' (Prod)", "overflows"]);
+    let g = with_tail(
+        vec![
+            int64_const("dims", &[1, 8, 8, 8]),
+            int64_const("begin", &[i64::MAX]),
+            int64_const("size", &[2]),
+            op_node("part", "Slice", &["dims", "begin", "size"]),
+            op_node("reshaped", "Reshape", &["Relu", "part"]),
+        ],
+        "reshaped",
+    );
+    expect_error(compile_graph(&g, &options()), CompileErrorKind::BadShape, &["node 'part' (Slice)"]);
+
+    // A channel Slice of a tensor starting at i64::MAX.
+    let g = with_tail(
+        vec![
+            int64_const("begin", &[0, 0, 0, i64::MAX]),
+            int64_const("size", &[-1, -1, -1, 2]),
+            op_node("channels", "Slice", &["Relu", "begin", "size"]),
+        ],
+        "channels",
+    );
+    expect_error(compile_graph(&g, &options()), CompileErrorKind::BadShape, &["node 'channels' (Slice)"]);
+}
+
+/// A transposed convolution asked for an output size whose pad arithmetic overflows, or that
+/// needs a pad past the record's byte.
+#[test]
+fn hostile_transposed_convolution_sizes() {
+    let pb = std::fs::read(data("compile/ops/deconv_bias.pb")).unwrap();
+    let good = GraphDef::decode(&pb[..]).unwrap();
+    compile_graph(&good, &options()).unwrap();
+    let sizes = good.node.iter().find(|n| n.op == "Conv2DBackpropInput").unwrap().input[0].clone();
+    let channels = match good.node.iter().find(|n| n.name == sizes).unwrap().attr["value"].value.as_ref() {
+        // TensorFlow stores the int32 vector as raw bytes or as a value list.
+        Some(Value::Tensor(t)) => match t.int_val.last() {
+            Some(&c) => i64::from(c),
+            None => i64::from(i32::from_le_bytes(t.tensor_content[t.tensor_content.len() - 4..].try_into().unwrap())),
+        },
+        _ => panic!("the output sizes are a tensor"),
+    };
+    for out in [[1, i64::MIN, 4, channels], [1, i64::MAX, 4, channels], [1, 4000, 4000, channels], [2, 4, 4, channels]]
+    {
+        let mut g = good.clone();
+        let name = sizes.clone();
+        *g.node.iter_mut().find(|n| n.name == name).unwrap() = int64_const(&name, &out);
+        let err = compile_graph(&g, &options()).expect_err("a hostile output size compiled");
+        assert!(err.to_string().contains("(Conv2DBackpropInput)"), "{out:?}: {err}");
+        assert!(matches!(err.kind, CompileErrorKind::Unsupported | CompileErrorKind::BadShape), "{err}");
+    }
+}
+
+/// `ncs compile` checks everything before it touches the output: a refused graph leaves an
+/// existing file as it was (and creates none), and a closed stdout ends the summary quietly.
+#[test]
+fn the_cli_leaves_the_output_alone_on_failure_and_survives_a_closed_pipe() {
+    let dir = common::temp_dir("compile-output");
+    let good = dir.join("good.pb");
+    std::fs::write(&good, good_pb()).unwrap();
+    let out = dir.join("out.graph");
+    let (good, out_s) = (good.to_str().unwrap(), out.to_str().unwrap());
+
+    // A refused graph (a constant over the fill bound): the file already at the output path
+    // is not truncated or replaced.
+    std::fs::write(&out, b"previous contents").unwrap();
+    let mut g = good_graph();
+    *node_mut(&mut g, "Const") = float_const("Const", &[3, 3, 3, 1 << 22], vec![0.5]);
+    let over = dir.join("over.pb");
+    std::fs::write(&over, g.encode_to_vec()).unwrap();
+    let run = common::ncs(&["compile", over.to_str().unwrap(), "-o", out_s]);
+    assert_eq!(run.status.code(), Some(2), "{}", common::stderr(&run));
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous contents");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 3, "no partial file beside the output: {leftovers:?}");
+
+    // `ncs compile … | head -c 0`: the reader is gone before the summary is printed.
+    let mut child = common::ncs_command(&["compile", good, "-o", out_s])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let run = child.wait_with_output().unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", common::stderr(&run));
+    assert!(!common::stderr(&run).contains("panicked"), "{}", common::stderr(&run));
+    assert!(ncs::blob::parse(&std::fs::read(&out).unwrap()).is_ok(), "the graph file is complete");
     std::fs::remove_dir_all(&dir).unwrap();
 }

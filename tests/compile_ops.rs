@@ -73,3 +73,54 @@ fn every_lowered_op_matches_tensorflow() {
     }
     eprintln!("worst: fp32 {:.2e}, fp16 {:.2e}", worst.0, worst.1);
 }
+
+/// `Mul` by a constant after a ReLU stays a scale stage: folding it into the convolution's
+/// weights would compute relu(a·x), which is not relu(x)·a for a < 0.
+#[test]
+fn a_scale_after_an_activation_is_not_folded_into_the_convolution() {
+    use ncs::compile::proto::{attr_value::Value, dtype, AttrValue, GraphDef, NodeDef, TensorProto};
+    use prost::Message;
+
+    let pb = std::fs::read(dir().join("conv_bias_relu.pb")).unwrap();
+    let options = CompileOptions { input: "input".into(), output: "output".into(), ..Default::default() };
+    let input = Weights::new(2000).uniform(8 * 8 * 3, 1.0);
+    let run = |pb: Vec<u8>| {
+        let compiled = compile(Bytes::from(pb), &options).unwrap();
+        Executor::new(&compiled.blob, Precision::Fp32).unwrap().run(&input).unwrap().output
+    };
+    let relu = run(pb.clone());
+    assert!(relu.iter().any(|&v| v > 0.0), "the ReLU passes something");
+
+    let mut g = GraphDef::decode(&pb[..]).unwrap();
+    let tensor = TensorProto { dtype: dtype::FLOAT, float_val: vec![-2.0], ..Default::default() };
+    let mut factor = NodeDef { name: "factor".into(), op: "Const".into(), ..Default::default() };
+    factor.attr.insert("value".into(), AttrValue { value: Some(Value::Tensor(tensor)) });
+    g.node.push(factor);
+    let input_names = vec!["Relu".to_string(), "factor".to_string()];
+    g.node.push(NodeDef { name: "scaled".into(), op: "Mul".into(), input: input_names, ..Default::default() });
+    g.node.iter_mut().find(|n| n.name == "output").unwrap().input[0] = "scaled".into();
+    let scaled = run(g.encode_to_vec());
+    let want: Vec<f32> = relu.iter().map(|&v| v * -2.0).collect();
+    assert!(relative_error(&scaled, &want) <= FP32_TOLERANCE, "{scaled:?} vs {want:?}");
+}
+
+/// `gen_compile.py` parses, and answers `--help` and a `freeze` with missing arguments before it
+/// imports TensorFlow (which tests and CI do not have): the freeze step README documents is at
+/// least invocable as written there.
+#[test]
+fn gen_compile_answers_help_and_bad_freeze_arguments_without_tensorflow() {
+    use std::process::Command;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gen_compile.py");
+    let python = |args: &[&str]| Command::new("python3").args(args).output().expect("python3 runs (CI installs it)");
+    // Syntax of the whole script, without writing a __pycache__ into the tree.
+    let parsed = python(&["-c", "import ast, sys; ast.parse(open(sys.argv[1]).read())", script.to_str().unwrap()]);
+    assert!(parsed.status.success(), "{}", String::from_utf8_lossy(&parsed.stderr));
+    let help = python(&[script.to_str().unwrap(), "--help"]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(help.status.success(), "{}", String::from_utf8_lossy(&help.stderr));
+    assert!(text.contains("freeze META CKPT OUTPUT OUT.pb"), "{text}");
+    let bad = python(&[script.to_str().unwrap(), "freeze", "model.ckpt.meta"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&bad.stderr);
+    assert!(text.contains("usage: gen_compile.py freeze") && !text.contains("Traceback"), "{text}");
+}

@@ -3,6 +3,7 @@
 //! Makefiles work unchanged.
 
 use std::ffi::OsString;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -66,6 +67,7 @@ pub fn rewrite_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     out
 }
 
+/// Compiles, then writes the graph file and prints its summary (as `ncs info`).
 pub fn run(args: &CompileArgs) -> ncs::Result<Outcome> {
     let input_shape = match (&args.input_shape, &args.mvnc_input_size) {
         (Some(_), Some(_)) => {
@@ -78,15 +80,32 @@ pub fn run(args: &CompileArgs) -> ncs::Result<Outcome> {
     let options =
         CompileOptions { input: args.input.clone(), output: args.output.clone(), shaves: args.shaves, input_shape };
     let compiled = compile_file(&args.model, &options)?;
-    for warning in &compiled.warnings {
-        eprintln!("ncs: warning: {warning}");
-    }
+    // Everything that can refuse the graph runs before the output file is created: a refused
+    // graph leaves no file, and a failed write leaves no partial one (it goes to a temporary
+    // name beside the output, renamed into place when complete).
     let bytes = ncs::blob::write(&compiled.blob)?;
-    std::fs::write(&args.out, &bytes).map_err(|source| ncs::Error::Io { path: args.out.clone(), source })?;
     let layout = compiled.blob.layout().map_err(|source| ncs::Error::Blob { path: Some(args.out.clone()), source })?;
     let stats = GraphStats::of(&compiled.blob);
-    print!("{}", super::info::to_text(Path::new(&args.out), &compiled.blob, &layout, &stats, bytes.len() as u64));
+    for warning in &compiled.warnings {
+        // Not `eprintln!`: a closed stderr must not panic.
+        let _ = writeln!(std::io::stderr().lock(), "ncs: warning: {warning}");
+    }
+    write_whole(&args.out, &bytes)?;
+    out!("{}", super::info::to_text(Path::new(&args.out), &compiled.blob, &layout, &stats, bytes.len() as u64));
     Ok(Outcome::Success)
+}
+
+/// Writes `bytes` to `path` all or nothing: into a temporary file in the same directory, then
+/// renamed over `path`.
+fn write_whole(path: &Path, bytes: &[u8]) -> ncs::Result<()> {
+    let mut name = path.file_name().map(OsString::from).unwrap_or_else(|| OsString::from("graph"));
+    name.push(format!(".{}.partial", std::process::id()));
+    let partial = path.with_file_name(name);
+    let result = std::fs::write(&partial, bytes).and_then(|()| std::fs::rename(&partial, path));
+    result.map_err(|source| {
+        let _ = std::fs::remove_file(&partial);
+        ncs::Error::Io { path: path.to_owned(), source }
+    })
 }
 
 #[cfg(test)]

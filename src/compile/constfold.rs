@@ -1,80 +1,17 @@
 //! Ops on constants only, evaluated at compile time as mvNCCompile's `.eval()` did through
 //! TensorFlow: shape arithmetic (`Shape`, `StridedSlice`, `Pack`, `Prod`, … behind a Flatten)
 //! and float arithmetic on weights (a batch norm written as `Rsqrt`, `Mul`, `Sub`, …).
-//! Everything else is an op the NCS cannot run: the error names the nearest supported op.
+//! Everything else is an op the NCS cannot run: the error names the nearest supported op
+//! ([`super::hints`]).
 
 use std::rc::Rc;
 
 use super::error::{CompileError, CompileErrorKind, CompileResult};
 use super::front::{bad_shape, Front, Val};
 use super::graph::Attrs;
+use super::hints::unsupported_op;
 use super::proto::dtype;
 use super::tensor::{Constant, Values, MAX_FILLED_ELEMENTS};
-
-/// Ops the front end lowers, for "did you mean" hints.
-const SUPPORTED: &[&str] = &[
-    "Conv2D",
-    "DepthwiseConv2dNative",
-    "Conv2DBackpropInput",
-    "MaxPool",
-    "AvgPool",
-    "Relu",
-    "Relu6",
-    "Elu",
-    "LeakyRelu",
-    "Sigmoid",
-    "Tanh",
-    "Softmax",
-    "LRN",
-    "MatMul",
-    "BiasAdd",
-    "Add",
-    "AddV2",
-    "Sub",
-    "Mul",
-    "RealDiv",
-    "Maximum",
-    "FusedBatchNorm",
-    "FusedBatchNormV2",
-    "FusedBatchNormV3",
-    "ConcatV2",
-    "Concat",
-    "Reshape",
-    "Squeeze",
-    "ExpandDims",
-    "Mean",
-    "Pad",
-    "Identity",
-    "Const",
-    "Placeholder",
-    "Shape",
-    "Slice",
-    "Sum",
-    "Square",
-    "Rsqrt",
-];
-
-/// Explicit advice for ops users commonly meet.
-const HINTS: &[(&str, &str)] = &[
-    ("AddN", "Add (pairwise)"),
-    ("BatchMatMul", "MatMul (batch 1, 2-D)"),
-    ("BatchMatMulV2", "MatMul (batch 1, 2-D)"),
-    ("Conv3D", "Conv2D"),
-    ("Selu", "Elu"),
-    ("Softplus", "Relu"),
-    ("Swish", "Relu"),
-    ("ResizeBilinear", "Conv2DBackpropInput (a transposed convolution)"),
-    ("ResizeNearestNeighbor", "Conv2DBackpropInput (a transposed convolution)"),
-    ("FusedBatchNormGradV3", "FusedBatchNormV3 at inference (export with is_training=False)"),
-    ("Switch", "an inference graph without tf.cond (e.g. Keras learning phase 0, or slim is_training=False)"),
-    ("Merge", "an inference graph without tf.cond (e.g. Keras learning phase 0, or slim is_training=False)"),
-    ("StridedSlice", "Slice (channel slices of a 4-D tensor)"),
-    ("Split", "Slice (channel slices of a 4-D tensor)"),
-    ("Max", "MaxPool (a window over H and W)"),
-    ("Minimum", "Maximum (with negated operands)"),
-    ("ArgMax", "Softmax (take the arg max on the host)"),
-    ("Transpose", "Reshape (memory stays HWC)"),
-];
 
 impl Front<'_> {
     /// Evaluates an op whose inputs are all constants, or explains why the op is unsupported.
@@ -82,15 +19,17 @@ impl Front<'_> {
         let inputs: Vec<_> = (0..self.g.inputs[n].len()).map(|i| self.input(n, i)).collect::<CompileResult<_>>()?;
         if op == "Shape" {
             let shape = inputs.first().map(|t| t.shape.clone()).unwrap_or_default();
-            let c = Constant { shape: vec![shape.len()], values: Values::Int(shape) };
+            let c = Constant { shape: vec![shape.len()], values: Values::Int(shape.into()) };
             return self.set_const(n, c);
         }
         let all_const = !inputs.is_empty() && inputs.iter().all(|t| matches!(t.val, Val::Node(_) | Val::Folded(_)));
         if !all_const || !FOLDABLE.contains(&op) {
             return Err(unsupported_op(op));
         }
-        let consts: Vec<Rc<Constant>> =
-            inputs.iter().map(|t| self.constant(t).map(|c| c.expect("checked"))).collect::<CompileResult<_>>()?;
+        let mut consts: Vec<Rc<Constant>> = Vec::with_capacity(inputs.len());
+        for t in &inputs {
+            consts.push(self.constant(t)?.ok_or_else(|| unsupported_op(op))?);
+        }
         let is_binary =
             matches!(op, "Add" | "AddV2" | "Sub" | "Mul" | "RealDiv" | "Div" | "Maximum" | "Minimum" | "FloorDiv");
         let needed = match op {
@@ -112,7 +51,7 @@ impl Front<'_> {
         } else {
             consts.iter().map(|c| c.len()).sum()
         };
-        self.charge_folded(bound as u64)?;
+        self.charge(bound as u64)?;
         let node = &self.g.nodes[n];
         let folded = match op {
             _ if is_binary => binary(op, &consts[0], &consts[1])?,
@@ -141,32 +80,11 @@ impl Front<'_> {
         self.set_const(n, folded)
     }
 
-    /// Counts `elements` more folded values against [`MAX_FOLDED_ELEMENTS`]: each fold is
-    /// bounded on its own, but a chain of folds on broadcast constants could hold many.
-    fn charge_folded(&mut self, elements: u64) -> CompileResult<()> {
-        self.folded_elements = self.folded_elements.saturating_add(elements);
-        if self.folded_elements > MAX_FOLDED_ELEMENTS {
-            return Err(CompileError::new(
-                CompileErrorKind::Limit,
-                format!(
-                    "constant folding would hold more than {MAX_FOLDED_ELEMENTS} computed values \
-                     (a chain of ops on large constants); fold them before freezing"
-                ),
-            ));
-        }
-        Ok(())
-    }
-
     fn set_const(&mut self, n: usize, c: Constant) -> CompileResult<()> {
         let shape = c.shape.iter().map(|&d| d as i64).collect();
-        self.set(n, Val::Folded(Rc::new(c)), shape);
-        Ok(())
+        self.set(n, Val::Folded(Rc::new(c)), shape)
     }
 }
-
-/// Most values all folded constants of one graph may hold together (2 × the largest single
-/// fold; a real graph folds batch-norm vectors and shape arithmetic, far below this).
-pub const MAX_FOLDED_ELEMENTS: u64 = 2 * MAX_FILLED_ELEMENTS;
 
 const FOLDABLE: &[&str] = &[
     "Add",
@@ -192,41 +110,10 @@ const FOLDABLE: &[&str] = &[
     "Slice",
 ];
 
-/// The error for an op the NCS cannot run, with the nearest supported op.
-pub fn unsupported_op(op: &str) -> CompileError {
-    let hint = HINTS.iter().find(|(o, _)| *o == op).map(|(_, h)| h.to_string()).unwrap_or_else(|| {
-        let best = SUPPORTED.iter().min_by_key(|s| distance(&op.to_ascii_lowercase(), &s.to_ascii_lowercase()));
-        best.map(|s| s.to_string()).unwrap_or_default()
-    });
-    CompileError::new(
-        CompileErrorKind::Unsupported,
-        format!(
-            "op {op} is not supported by the NCS v1 TensorFlow front end (nearest supported: {hint}); \
-             supported ops are listed in README"
-        ),
-    )
-}
-
-/// Levenshtein distance (op names are short).
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 /// The values as floats, borrowed when they already are.
 fn floats(c: &Constant) -> std::borrow::Cow<'_, [f32]> {
     match &c.values {
-        Values::Float(v) => std::borrow::Cow::Borrowed(v),
+        Values::Float(v) => std::borrow::Cow::Borrowed(&v[..]),
         Values::Int(_) => std::borrow::Cow::Owned(c.floats()),
     }
 }
@@ -301,7 +188,7 @@ fn binary(op: &str, a: &Constant, b: &Constant) -> CompileResult<Constant> {
             .map(|(i, j)| f(x[i], y[j]))
             .collect::<Option<Vec<i64>>>()
             .ok_or_else(|| bad_shape("integer division by zero (or i64::MIN / -1) in a constant".into()))?;
-        return Ok(Constant { shape, values: Values::Int(out) });
+        return Ok(Constant { shape, values: Values::Int(out.into()) });
     }
     let (x, y) = (floats(a), floats(b));
     let f: fn(f32, f32) -> f32 = match op {
@@ -331,7 +218,10 @@ fn unary(op: &str, c: &Constant) -> Constant {
 
 fn cast(c: &Constant, to: i32) -> Constant {
     let values = match to {
-        dtype::FLOAT | dtype::HALF | dtype::DOUBLE => Values::Float(c.floats()),
+        dtype::FLOAT | dtype::HALF | dtype::DOUBLE => match &c.values {
+            Values::Float(v) => Values::Float(v.clone()),
+            Values::Int(_) => Values::Float(c.floats().into()),
+        },
         _ => Values::Int(match &c.values {
             Values::Int(v) => v.clone(),
             Values::Float(v) => v.iter().map(|&f| f as i64).collect(),
@@ -349,10 +239,11 @@ fn pack(values: &[Rc<Constant>]) -> CompileResult<Constant> {
         return Err(bad_shape("Pack of constants other than scalars".into()));
     }
     if values.iter().all(|v| v.ints().is_some()) {
-        let out = values.iter().map(|v| ints_of(v).map(|i| i[0])).collect::<CompileResult<_>>()?;
-        return Ok(Constant { shape: vec![values.len()], values: Values::Int(out) });
+        let out = values.iter().map(|v| ints_of(v).map(|i| i[0])).collect::<CompileResult<Vec<i64>>>()?;
+        return Ok(Constant { shape: vec![values.len()], values: Values::Int(out.into()) });
     }
-    Ok(Constant { shape: vec![values.len()], values: Values::Float(values.iter().map(|v| v.floats()[0]).collect()) })
+    let out = values.iter().map(|v| floats(v)[0]).collect();
+    Ok(Constant { shape: vec![values.len()], values: Values::Float(out) })
 }
 
 fn concat(values: &[Rc<Constant>], axis: &Constant) -> CompileResult<Constant> {
@@ -365,10 +256,10 @@ fn concat(values: &[Rc<Constant>], axis: &Constant) -> CompileResult<Constant> {
         for v in values {
             out.extend_from_slice(ints_of(v)?);
         }
-        return Ok(Constant { shape: vec![out.len()], values: Values::Int(out) });
+        return Ok(Constant { shape: vec![out.len()], values: Values::Int(out.into()) });
     }
     let out: Vec<f32> = values.iter().flat_map(|v| v.floats()).collect();
-    Ok(Constant { shape: vec![out.len()], values: Values::Float(out) })
+    Ok(Constant { shape: vec![out.len()], values: Values::Float(out.into()) })
 }
 
 fn prod(c: &Constant, axes: &Constant, keep: bool) -> CompileResult<Constant> {
@@ -378,8 +269,13 @@ fn prod(c: &Constant, axes: &Constant, keep: bool) -> CompileResult<Constant> {
     }
     let shape = if keep { vec![1] } else { vec![] };
     Ok(match &c.values {
-        Values::Int(v) => Constant { shape, values: Values::Int(vec![v.iter().product()]) },
-        Values::Float(v) => Constant { shape, values: Values::Float(vec![v.iter().product()]) },
+        Values::Int(v) => {
+            // TensorFlow's int product would wrap; no shape the NCS can use needs that.
+            let product = v.iter().try_fold(1i64, |p, &x| p.checked_mul(x));
+            let product = product.ok_or_else(|| bad_shape(format!("the product of {v:?} overflows 64 bits")))?;
+            Constant { shape, values: Values::Int(vec![product].into()) }
+        }
+        Values::Float(v) => Constant { shape, values: Values::Float(vec![v.iter().product()].into()) },
     })
 }
 
@@ -399,8 +295,8 @@ fn strided_slice(c: &[Rc<Constant>], attr: impl Fn(&str) -> CompileResult<i64>) 
     let (b, e) = if shrink { (norm(begin[0]), norm(begin[0]) + 1) } else { (b, e.max(b)) };
     let take = |range: std::ops::Range<usize>| -> Values {
         match &input.values {
-            Values::Int(v) => Values::Int(v[range].to_vec()),
-            Values::Float(v) => Values::Float(v[range].to_vec()),
+            Values::Int(v) => Values::Int(v[range].into()),
+            Values::Float(v) => Values::Float(v[range].into()),
         }
     };
     if e > len || b > e {
@@ -417,14 +313,14 @@ fn slice(c: &[Rc<Constant>]) -> CompileResult<Constant> {
         return Err(bad_shape("Slice of constants other than a vector".into()));
     }
     let len = input.shape[0] as i64;
-    let b = begin[0];
-    let e = if size[0] == -1 { len } else { b + size[0] };
-    if b < 0 || e > len || e < b {
-        return Err(bad_shape(format!("slice {b}..{e} of a vector of {len}")));
-    }
+    let (b, size) = (begin[0], size[0]);
+    let e = if size == -1 { Some(len) } else { b.checked_add(size) };
+    let Some(e) = e.filter(|&e| b >= 0 && e <= len && e >= b) else {
+        return Err(bad_shape(format!("slice of {size} from {b} of a vector of {len}")));
+    };
     let values = match &input.values {
-        Values::Int(v) => Values::Int(v[b as usize..e as usize].to_vec()),
-        Values::Float(v) => Values::Float(v[b as usize..e as usize].to_vec()),
+        Values::Int(v) => Values::Int(v[b as usize..e as usize].into()),
+        Values::Float(v) => Values::Float(v[b as usize..e as usize].into()),
     };
     Ok(Constant { shape: vec![(e - b) as usize], values })
 }
@@ -434,7 +330,7 @@ mod tests {
     use super::*;
 
     fn ints(shape: &[usize], v: &[i64]) -> Constant {
-        Constant { shape: shape.to_vec(), values: Values::Int(v.to_vec()) }
+        Constant { shape: shape.to_vec(), values: Values::Int(v.into()) }
     }
 
     #[test]
@@ -453,13 +349,11 @@ mod tests {
     }
 
     #[test]
-    fn broadcasting_and_hints() {
-        let a = Constant { shape: vec![2, 3], values: Values::Float(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]) };
-        let b = Constant { shape: vec![3], values: Values::Float(vec![10.0, 20.0, 30.0]) };
+    fn broadcasting() {
+        let a = Constant { shape: vec![2, 3], values: Values::Float(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0].into()) };
+        let b = Constant { shape: vec![3], values: Values::Float(vec![10.0, 20.0, 30.0].into()) };
         let sum = binary("Add", &a, &b).unwrap();
-        assert_eq!(sum.values, Values::Float(vec![11.0, 22.0, 33.0, 14.0, 25.0, 36.0]));
-        assert!(binary("Add", &a, &Constant { shape: vec![2], values: Values::Float(vec![0.0; 2]) }).is_err());
-        assert!(unsupported_op("Conv3D").message.contains("nearest supported: Conv2D"));
-        assert!(unsupported_op("Relu7").message.contains("nearest supported: Relu"));
+        assert_eq!(sum.values, Values::Float(vec![11.0, 22.0, 33.0, 14.0, 25.0, 36.0].into()));
+        assert!(binary("Add", &a, &Constant { shape: vec![2], values: Values::Float(vec![0.0; 2].into()) }).is_err());
     }
 }

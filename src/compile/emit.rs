@@ -45,6 +45,10 @@ pub fn emit(net: &Network, graph: &Graph, shaves: u16) -> CompileResult<Blob> {
             return Err(limit(format!("the graph file would exceed mvNCCompile's limit of {MAX_GRAPH_FILE} bytes")));
         }
     }
+    // Work buffers are locations 4, 5, …, a u16 field.
+    if net.work.len() > usize::from(u16::MAX - 4) {
+        return Err(limit(format!("{} work buffers; a graph file can name at most {}", net.work.len(), u16::MAX - 4)));
+    }
     let mut work_at = Vec::with_capacity(net.work.len());
     let mut cursor: u64 = 0;
     for (i, b) in net.work.iter().enumerate() {

@@ -8,15 +8,21 @@
 //! Each TensorFlow tensor gets a [`Val`]: the network input, a stage's output (with a version
 //! that changes whenever an op is fused into the stage), a channel concatenation of stages, a
 //! constant, or a padded tensor waiting for its convolution.
+//!
+//! One job, though over 400 lines: the lowering state and the walk over it — the tensor table,
+//! stage versions, the constant budget and the input's shape. The ops themselves live in
+//! `lower/` (stages of their own), `fuse.rs` (folded into the stage before) and `constfold.rs`
+//! (computed at compile time).
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use super::error::{CompileError, CompileErrorKind, CompileResult};
+use super::fuse::leaky_pattern;
 use super::graph::{Attrs, Graph, TensorRef};
 use super::ir::{Network, Source};
 use super::proto::attr_value::Value;
-use super::tensor::{self, Constant, Values};
+use super::tensor::{self, Constant};
 
 /// What a TensorFlow tensor is, as far as the compiler is concerned.
 #[derive(Debug, Clone)]
@@ -76,8 +82,11 @@ pub struct Front<'g> {
     pub leaky_muls: HashSet<usize>,
     /// How many nodes (among those lowered) read each tensor.
     pub uses: HashMap<TensorRef, usize>,
-    /// Values held by constants folded so far (bounded by `constfold::MAX_FOLDED_ELEMENTS`).
-    pub folded_elements: u64,
+    /// Constant values decoded or computed so far, each use counted (bounded by
+    /// [`MAX_CONSTANT_VALUES`]).
+    pub constant_values: u64,
+    /// `Const` nodes decoded so far: each is decoded once, however many nodes read it.
+    decoded: HashMap<usize, Rc<Constant>>,
     input_node: usize,
     options: FrontOptions,
 }
@@ -101,7 +110,8 @@ pub fn lower(g: &Graph, options: &FrontOptions) -> CompileResult<Network> {
         consumed: Vec::new(),
         leaky_muls: HashSet::new(),
         uses: HashMap::new(),
-        folded_elements: 0,
+        constant_values: 0,
+        decoded: HashMap::new(),
         input_node,
         options: options.clone(),
     };
@@ -130,6 +140,17 @@ pub fn lower(g: &Graph, options: &FrontOptions) -> CompileResult<Network> {
     warn_few_filters(&mut front.net);
     Ok(front.net)
 }
+
+/// Most values all constants the front end decodes, computes or hands on may amount to, each
+/// use counted again: 2 × the largest constant one value list may fill. A real graph reads
+/// batch-norm vectors, biases and shape arithmetic this way (Inception V3: under 100 K); its
+/// weights are not decoded here but when written.
+pub const MAX_CONSTANT_VALUES: u64 = 2 * tensor::MAX_FILLED_ELEMENTS;
+
+/// Most values one tensor computed on the stick may hold (64 Mi: 128 MiB of fp16, above the
+/// stick's 100 MiB work area), so that every record field derived from a shape fits in 32
+/// bits and no product of dimensions overflows.
+pub const MAX_TENSOR_VALUES: i64 = 1 << 26;
 
 /// Fewer output channels than this make the firmware miscompute a convolution (the 6-filter
 /// sample in `../shared/graphs` failed on a real stick where the 8-filter one passed).
@@ -171,22 +192,66 @@ impl Front<'_> {
         self.tensor(*t)
     }
 
-    /// Records output 0 of node `n`.
-    pub fn set(&mut self, n: usize, val: Val, shape: Vec<i64>) {
+    /// Records output 0 of node `n`, refusing a tensor computed on the stick above
+    /// [`MAX_TENSOR_VALUES`] (constants were bounded when decoded or folded).
+    pub fn set(&mut self, n: usize, val: Val, shape: Vec<i64>) -> CompileResult<()> {
+        if Front::is_tensor(&val) {
+            let values = shape.iter().try_fold(1i64, |acc, &d| acc.checked_mul(d.max(0)));
+            if !values.is_some_and(|v| v <= MAX_TENSOR_VALUES) {
+                return Err(CompileError::new(
+                    CompileErrorKind::Limit,
+                    format!(
+                        "a tensor of shape {shape:?} holds more than {MAX_TENSOR_VALUES} values; the stick's \
+                         work area is 100 MiB"
+                    ),
+                ));
+            }
+        }
         self.tensors.insert(TensorRef { node: n, output: 0 }, Tensor { val, shape });
+        Ok(())
     }
 
-    /// The value of a constant input, decoded (`None` if it is not constant).
-    pub fn constant(&self, t: &Tensor) -> CompileResult<Option<Rc<Constant>>> {
-        match &t.val {
-            Val::Node(node) => Ok(Some(Rc::new(self.g.constant(*node)?))),
-            Val::Folded(c) => Ok(Some(c.clone())),
-            _ => Ok(None),
+    /// Counts `values` more constant values against [`MAX_CONSTANT_VALUES`]: each constant is
+    /// bounded on its own, but a chain of ops on large constants could hold or compute many.
+    pub fn charge(&mut self, values: u64) -> CompileResult<()> {
+        self.constant_values = self.constant_values.saturating_add(values);
+        if self.constant_values > MAX_CONSTANT_VALUES {
+            return Err(CompileError::new(
+                CompileErrorKind::Limit,
+                format!(
+                    "constant folding would hold more than {MAX_CONSTANT_VALUES} computed values \
+                     (a chain of ops on large constants); fold them before freezing"
+                ),
+            ));
         }
+        Ok(())
+    }
+
+    /// The value of a constant input (`None` if it is not constant), each use charged to the
+    /// budget (so the decoded values held are bounded too): a `Const` node is decoded on its
+    /// first use and shared afterwards.
+    pub fn constant(&mut self, t: &Tensor) -> CompileResult<Option<Rc<Constant>>> {
+        let c = match &t.val {
+            Val::Node(node) => match self.decoded.get(node) {
+                Some(c) => c.clone(),
+                None => {
+                    // Charged before decoding, so a refused constant is never expanded.
+                    let count: usize = self.g.constant_shape(*node)?.iter().product();
+                    self.charge(count as u64)?;
+                    let c = Rc::new(self.g.constant(*node)?);
+                    self.decoded.insert(*node, c.clone());
+                    return Ok(Some(c));
+                }
+            },
+            Val::Folded(c) => c.clone(),
+            _ => return Ok(None),
+        };
+        self.charge(c.len() as u64)?;
+        Ok(Some(c))
     }
 
     /// A constant input or an error saying it must be one.
-    pub fn require_constant(&self, n: usize, i: usize, what: &str) -> CompileResult<Rc<Constant>> {
+    pub fn require_constant(&mut self, n: usize, i: usize, what: &str) -> CompileResult<Rc<Constant>> {
         let t = self.input(n, i)?;
         self.constant(&t)?
             .ok_or_else(|| unsupported(format!("{what} (input {i}) must be a constant in a frozen graph")))
@@ -215,11 +280,11 @@ impl Front<'_> {
     }
 
     /// Registers a new stage's output for node `n`.
-    pub fn stage_output(&mut self, n: usize, stage: usize, shape: Vec<i64>) {
+    pub fn stage_output(&mut self, n: usize, stage: usize, shape: Vec<i64>) -> CompileResult<()> {
         debug_assert_eq!(stage, self.versions.len());
         self.versions.push(0);
         self.consumed.push(false);
-        self.set(n, Val::Stage { stage, version: 0 }, shape);
+        self.set(n, Val::Stage { stage, version: 0 }, shape)
     }
 
     /// The stage an op can be fused into: `val` must be a stage's current, unconsumed output.
@@ -245,11 +310,11 @@ impl Front<'_> {
     }
 
     /// Marks an op fused into stage `s`: renames it and makes node `n` its new output.
-    pub fn fused(&mut self, n: usize, s: usize, name: String, shape: Vec<i64>) {
+    pub fn fused(&mut self, n: usize, s: usize, name: String, shape: Vec<i64>) -> CompileResult<()> {
         self.versions[s] += 1;
         self.net.stages[s].name = name;
         let version = self.versions[s];
-        self.set(n, Val::Stage { stage: s, version }, shape);
+        self.set(n, Val::Stage { stage: s, version }, shape)
     }
 
     /// The placeholder's shape, with the batch fixed at 1 and `--input-shape` applied.
@@ -314,13 +379,13 @@ impl Front<'_> {
         let op = self.g.nodes[n].op.as_str();
         if n == self.input_node {
             let shape = self.input_shape(n)?;
-            self.set(n, Val::Input, shape);
-            return Ok(());
+            return self.set(n, Val::Input, shape);
         }
         match op {
             "Const" => {
-                let shape = self.g.constant(n)?.shape.iter().map(|&d| d as i64).collect();
-                self.set(n, Val::Node(n), shape);
+                // Decoded only if a value is read (weights are decoded when written).
+                let shape = self.g.constant_shape(n)?.iter().map(|&d| d as i64).collect();
+                self.set(n, Val::Node(n), shape)?;
             }
             "Placeholder" => {
                 return Err(unsupported(format!(
@@ -354,39 +419,6 @@ impl Front<'_> {
                 }
             }
         }
-    }
-}
-
-/// For a `Maximum` node `n`: `(mul node, x, alpha)` if it is `Maximum(x, Mul(alpha, x))` (either
-/// operand order) with a scalar constant `alpha`.
-pub fn leaky_pattern(g: &Graph, n: usize) -> Option<(usize, TensorRef, f32)> {
-    let &[a, b] = g.inputs[n].as_slice() else { return None };
-    for (m, x) in [(a, b), (b, a)] {
-        let mul = &g.nodes[m.node];
-        if mul.op != "Mul" || g.inputs[m.node].len() != 2 {
-            continue;
-        }
-        let mins = &g.inputs[m.node];
-        for (a, b) in [(mins[0], mins[1]), (mins[1], mins[0])] {
-            if b != x {
-                continue;
-            }
-            let alpha = scalar_const(g, a.node)?;
-            return Some((m.node, x, alpha));
-        }
-    }
-    None
-}
-
-/// A scalar float constant behind Identity nodes.
-fn scalar_const(g: &Graph, mut n: usize) -> Option<f32> {
-    while g.nodes[n].op == "Identity" {
-        n = g.inputs[n].first()?.node;
-    }
-    let c = g.constant(n).ok()?;
-    match (&c.values, c.shape.iter().product::<usize>()) {
-        (Values::Float(v), 1) => Some(v[0]),
-        _ => None,
     }
 }
 

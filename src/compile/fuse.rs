@@ -5,11 +5,11 @@
 use crate::blob::{PostOp, StageType};
 
 use super::error::CompileResult;
-use super::front::{bad_shape, leaky_pattern, unsupported, Front, Tensor, Val};
-use super::graph::Attrs;
+use super::front::{bad_shape, unsupported, Front, Tensor, Val};
+use super::graph::{Attrs, Graph, TensorRef};
 use super::ir::{Network, StageSpec, TapsSlot};
-use super::lower::{const_floats, quirky_xyz};
-use super::tensor::Constant;
+use super::lower::quirky_xyz;
+use super::tensor::{Constant, Values};
 use super::weights::{Bias, ChannelOp};
 
 fn is_activation(op: PostOp) -> bool {
@@ -30,7 +30,7 @@ impl Front<'_> {
             _ => (PostOp::LeakyRelu, alpha.unwrap_or(0.2).to_bits()),
         };
         self.set_post_op(s, post, param)?;
-        self.fused(n, s, self.out_name(n), x.shape);
+        self.fused(n, s, self.out_name(n), x.shape)?;
         Ok(())
     }
 
@@ -57,7 +57,7 @@ impl Front<'_> {
     /// `addBias` with a constant (negated for `Sub`), fused into the stage producing `x`.
     fn add_bias(&mut self, n: usize, x: &Tensor, c: &Constant, negate: bool) -> CompileResult<()> {
         let k = *x.shape.last().unwrap_or(&0);
-        let mut values = const_floats(c);
+        let mut values = c.floats();
         if values.len() != 1 && values.len() as i64 != k {
             return Err(bad_shape(format!("a bias of {} values for {k} channels", values.len())));
         }
@@ -90,7 +90,7 @@ impl Front<'_> {
                 stage.post_op = PostOp::Bias;
             }
         }
-        self.fused(n, s, self.out_name(n), x.shape.clone());
+        self.fused(n, s, self.out_name(n), x.shape.clone())?;
         Ok(())
     }
 
@@ -109,7 +109,7 @@ impl Front<'_> {
         let eps = node.attr_float("epsilon")?.unwrap_or(1e-4);
         let x = self.input(n, 0)?;
         let [gamma, beta, mean, var] =
-            [1, 2, 3, 4].map(|i| self.require_constant(n, i, "a batch norm parameter").map(|c| const_floats(&c)));
+            [1, 2, 3, 4].map(|i| self.require_constant(n, i, "a batch norm parameter").map(|c| c.floats()));
         let (gamma, beta, mean, var) = (gamma?, beta?, mean?, var?);
         let c = *x.shape.last().unwrap_or(&0) as usize;
         if mean.is_empty() || var.is_empty() {
@@ -147,7 +147,7 @@ impl Front<'_> {
             }
         }
         let name = format!("{}/{}", stage.name, self.g.nodes[n].name);
-        self.fused(n, s, name, x.shape);
+        self.fused(n, s, name, x.shape)?;
         Ok(())
     }
 
@@ -159,7 +159,7 @@ impl Front<'_> {
                     let x = self.tensor(x)?;
                     let s = self.fusable(&x.val, "a leaky ReLU")?;
                     self.set_post_op(s, PostOp::LeakyRelu, alpha.to_bits())?;
-                    self.fused(n, s, self.out_name(n), x.shape);
+                    self.fused(n, s, self.out_name(n), x.shape)?;
                     return Ok(());
                 }
             }
@@ -177,7 +177,7 @@ impl Front<'_> {
                     "Mul" => self.mul_const(n, &x, &c, a_is_tensor, false),
                     "RealDiv" | "Div" if a_is_tensor => self.mul_const(n, &x, &c, true, true),
                     "Maximum" => {
-                        let taps = const_floats(&c);
+                        let taps = c.floats();
                         self.check_channel_values(taps.len(), &x)?;
                         self.const_taps_stage(n, StageType::MaxWithConst, &x, taps)?;
                         Ok(())
@@ -199,14 +199,16 @@ impl Front<'_> {
     /// Mul or RealDiv by a constant: absorbed into the convolution before (if its output has
     /// no other consumer in the graph), otherwise a scale stage.
     fn mul_const(&mut self, n: usize, x: &Tensor, c: &Constant, x_first: bool, divide: bool) -> CompileResult<()> {
-        let factors = const_floats(c);
+        let factors = c.floats();
         self.check_channel_values(factors.len(), x)?;
         let x_ref = self.g.inputs[n][if x_first { 0 } else { 1 }];
         let single_use = self.uses.get(&x_ref).copied().unwrap_or(0) == 1;
         let absorb = match &x.val {
             Val::Stage { stage, .. } => {
+                // Not past an activation: relu(x)·a is relu(a·x) only for a > 0.
                 single_use
                     && self.net.stages[*stage].op == StageType::Convolution
+                    && !is_activation(self.net.stages[*stage].post_op)
                     && self.fusable(&x.val, "a multiplication").is_ok()
             }
             _ => false,
@@ -228,7 +230,7 @@ impl Front<'_> {
             bias.apply(&factors, c.shape.is_empty(), divide);
         }
         let name = format!("{}/{}", stage.name, out_name);
-        self.fused(n, s, name, x.shape.clone());
+        self.fused(n, s, name, x.shape.clone())?;
         Ok(())
     }
 
@@ -263,7 +265,48 @@ impl Front<'_> {
             StageSpec { filter: [xyz[0], xyz[1]], ..StageSpec::simple(&self.out_name(n), stage_op, xyz, xyz[2]) };
         let stage = Network::make_stage(spec);
         let index = self.net.attach_two(stage, &first, &second);
-        self.stage_output(n, index, a.shape.clone());
+        self.stage_output(n, index, a.shape.clone())?;
         Ok(())
+    }
+}
+
+/// For a `Maximum` node `n`: `(mul node, x, alpha)` if it is `Maximum(x, Mul(alpha, x))` (either
+/// operand order) with a scalar constant `alpha`.
+pub fn leaky_pattern(g: &Graph, n: usize) -> Option<(usize, TensorRef, f32)> {
+    let &[a, b] = g.inputs[n].as_slice() else { return None };
+    for (m, x) in [(a, b), (b, a)] {
+        let mul = &g.nodes[m.node];
+        if mul.op != "Mul" || g.inputs[m.node].len() != 2 {
+            continue;
+        }
+        let mins = &g.inputs[m.node];
+        for (a, b) in [(mins[0], mins[1]), (mins[1], mins[0])] {
+            if b != x {
+                continue;
+            }
+            let alpha = scalar_const(g, a.node)?;
+            return Some((m.node, x, alpha));
+        }
+    }
+    None
+}
+
+/// A scalar float constant behind Identity nodes (its shape is read first, so that a large
+/// constant is not decoded to find it is not a scalar).
+fn scalar_const(g: &Graph, mut n: usize) -> Option<f32> {
+    // Identity chains are bounded by the node count; a cycle of them ends the walk.
+    for _ in 0..g.nodes.len() {
+        if g.nodes[n].op != "Identity" {
+            break;
+        }
+        n = g.inputs[n].first()?.node;
+    }
+    if g.constant_shape(n).ok()?.iter().product::<usize>() != 1 {
+        return None;
+    }
+    let c = g.constant(n).ok()?;
+    match (&c.values, c.shape.iter().product::<usize>()) {
+        (Values::Float(v), 1) => Some(v[0]),
+        _ => None,
     }
 }

@@ -135,7 +135,7 @@ impl Graph {
     }
 
     /// The value of a `Const` node, decoded with bounds.
-    pub fn constant(&self, node: usize) -> CompileResult<Constant> {
+    pub(crate) fn constant(&self, node: usize) -> CompileResult<Constant> {
         let n = &self.nodes[node];
         let label = |e: CompileError| e.or_at(&n.name, &n.op);
         if n.op != "Const" {
@@ -143,6 +143,16 @@ impl Graph {
         }
         match n.attr_value("value") {
             Some(Value::Tensor(t)) => tensor::decode(t).map_err(label),
+            _ => Err(label(CompileError::new(CompileErrorKind::BadConstant, "a Const without a tensor value"))),
+        }
+    }
+
+    /// The shape of a `Const` node, checked against its bytes without decoding its values.
+    pub(crate) fn constant_shape(&self, node: usize) -> CompileResult<Vec<usize>> {
+        let n = &self.nodes[node];
+        let label = |e: CompileError| e.or_at(&n.name, &n.op);
+        match n.attr_value("value") {
+            Some(Value::Tensor(t)) if n.op == "Const" => tensor::checked_shape(t).map_err(label),
             _ => Err(label(CompileError::new(CompileErrorKind::BadConstant, "a Const without a tensor value"))),
         }
     }

@@ -7,6 +7,10 @@
 //! Buffers are symbolic: work buffers are numbered in the order the toolkit allocates them
 //! (when the first consumer attaches), and the data section order is the toolkit's tree walk
 //! (`Network.finalize`), both recorded here so that emission only assigns byte offsets.
+//!
+//! One job, though over 400 lines: the toolkit's stage model. Record geometry and buffer
+//! assignment stay together because the toolkit's `attach` decides both at once (a consumer's
+//! input dims come from the buffer it is given).
 
 use crate::blob::{Dims, PadStyle, PostOp, StageType};
 use crate::window::{Axis, Padding, WindowOp};
@@ -284,7 +288,9 @@ impl Network {
             tap_dims,
             tap_strides: Dims::new(2 * tap_dims.z, 2 * tap_dims.z, 2),
             out_dims: out,
-            out_strides: Dims::new(2 * out.z, 2 * out.z * out.x, 2),
+            // Saturating: the front end refuses a stage whose dims multiply past 2^26 right after
+            // this (`Front::add_stage`), before any of these fields is used.
+            out_strides: Dims::new(out.z.saturating_mul(2), out.z.saturating_mul(2).saturating_mul(out.x), 2),
             data: Place::NONE,
             taps: spec.taps.map_or(TapsSlot::None, TapsSlot::Weights),
             bias: spec.bias,
@@ -383,7 +389,9 @@ impl Network {
     /// Makes `members` write into one buffer at channel offsets (`NetworkStage.concat`);
     /// `last_layer` puts that buffer at the network output. Returns the place of the whole.
     pub fn concat(&mut self, members: &[usize], last_layer: bool) -> Place {
-        let z: u32 = members.iter().map(|&m| self.stages[m].out_dims.z).sum();
+        // Saturating: members' channels add up to the concatenation's, which the front end
+        // bounded (2^26 values); a sum past that only yields a record `validate` refuses.
+        let z: u32 = members.iter().fold(0u32, |z, &m| z.saturating_add(self.stages[m].out_dims.z));
         let first = &self.stages[members[0]];
         let (x, y) = (first.out_dims.x, first.out_dims.y);
         let base = if last_layer {
@@ -393,19 +401,19 @@ impl Network {
         } else {
             first.output
         };
-        let mut channel = 0;
+        let mut channel: u32 = 0;
         for &m in members {
             let s = &mut self.stages[m];
             // A member already placed (by an earlier consumer of the same concat) keeps its
             // place; the front end refuses members that have a buffer of their own.
             if s.output.buffer == Buffer::None {
-                s.output = Place { buffer: base.buffer, offset: base.offset + channel * 2 };
+                s.output = Place { buffer: base.buffer, offset: base.offset.saturating_add(channel.saturating_mul(2)) };
             }
             s.concat_member = true;
-            channel += s.out_dims.z;
-            s.out_strides.x = z * 2;
-            s.out_strides.y = z * 2 * s.out_dims.x;
-            s.tap_strides.y = s.out_dims.z * 2;
+            channel = channel.saturating_add(s.out_dims.z);
+            s.out_strides.x = z.saturating_mul(2);
+            s.out_strides.y = z.saturating_mul(2).saturating_mul(s.out_dims.x);
+            s.tap_strides.y = s.out_dims.z.saturating_mul(2);
         }
         base
     }

@@ -16,10 +16,12 @@ mod error;
 mod front;
 mod fuse;
 mod graph;
-pub mod ir;
+mod hints;
+mod ir;
 mod lower;
+/// Public: tests and the fuzz target build GraphDefs with these structs.
 pub mod proto;
-pub mod tensor;
+mod tensor;
 mod weights;
 
 use std::path::Path;

@@ -1,6 +1,9 @@
 //! Constant tensors of a GraphDef, decoded with bounds: a claimed shape is checked against the
 //! bytes that back it before anything is allocated, so a hostile file cannot make the
-//! compiler allocate more than a small multiple of its own size.
+//! compiler allocate more than a small multiple of its own size. Values are reference-counted
+//! so that reshaping a constant (or handing it to several consumers) shares them.
+
+use std::rc::Rc;
 
 use super::error::{CompileError, CompileErrorKind, CompileResult};
 use super::proto::{dtype, TensorProto, TensorShapeProto};
@@ -11,6 +14,12 @@ use super::proto::{dtype, TensorProto, TensorShapeProto};
 pub const MAX_FILLED_ELEMENTS: u64 = 1 << 24;
 /// Most dimensions a tensor may have here (TensorFlow allows 254; NCS graphs use ≤ 4).
 pub const MAX_RANK: usize = 8;
+/// Largest single dimension a shape may state (2^31: TensorFlow's own kernels index with
+/// int32 along one axis; NCS records hold far less).
+pub const MAX_DIM: i64 = 1 << 31;
+/// Most elements a stated shape may have (2^40), so that every product of dimensions fits in
+/// 64 bits with room to spare; constants are bounded further by the bytes that back them.
+pub const MAX_ELEMENTS: u64 = 1 << 40;
 
 /// A decoded constant: shape (outermost first) and values.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,13 +30,14 @@ pub struct Constant {
     pub values: Values,
 }
 
-/// The values of a constant, widened to one float and one integer type.
+/// The values of a constant, widened to one float and one integer type; shared, so cloning a
+/// constant (to reshape it) copies no values.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Values {
     /// float32, float16 and float64 constants (float64 rounded to f32, as TF's cast would).
-    Float(Vec<f32>),
+    Float(Rc<[f32]>),
     /// Integer and bool constants.
-    Int(Vec<i64>),
+    Int(Rc<[i64]>),
 }
 
 impl Constant {
@@ -39,15 +49,10 @@ impl Constant {
         }
     }
 
-    /// True for an empty tensor.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The values as floats (integers converted).
     pub fn floats(&self) -> Vec<f32> {
         match &self.values {
-            Values::Float(v) => v.clone(),
+            Values::Float(v) => v.to_vec(),
             Values::Int(v) => v.iter().map(|&i| i as f32).collect(),
         }
     }
@@ -62,7 +67,8 @@ impl Constant {
 }
 
 /// Reads the static shape of a `TensorShapeProto`: `None` for an unknown rank, −1 for an
-/// unknown dimension.
+/// unknown dimension. Each dimension is at most [`MAX_DIM`] and the known ones multiply to at
+/// most [`MAX_ELEMENTS`]. Errors carry no node; callers add it.
 pub fn shape_of(proto: &TensorShapeProto) -> CompileResult<Option<Vec<i64>>> {
     if proto.unknown_rank {
         return Ok(None);
@@ -74,11 +80,23 @@ pub fn shape_of(proto: &TensorShapeProto) -> CompileResult<Option<Vec<i64>>> {
     if let Some(d) = dims.iter().find(|&&d| d < -1) {
         return Err(bad(format!("dimension {d} is negative")));
     }
+    if let Some(d) = dims.iter().find(|&&d| d > MAX_DIM) {
+        return Err(limit(format!("dimension {d} in shape {dims:?} exceeds 2^31")));
+    }
+    let mut elements: u64 = 1;
+    for &d in dims.iter().filter(|&&d| d >= 0) {
+        elements = elements.saturating_mul(d as u64);
+        if elements > MAX_ELEMENTS {
+            return Err(limit(format!("shape {dims:?} has more than 2^40 elements")));
+        }
+    }
     Ok(Some(dims))
 }
 
-/// Decodes a `TensorProto`. Errors carry no node; callers add it.
-pub fn decode(proto: &TensorProto) -> CompileResult<Constant> {
+/// A constant's shape, checked against what backs it (the element count against
+/// `tensor_content`'s length, or a value list against the repeat-fill bound) without decoding
+/// a value: what the front end needs of a `Const` it may never read.
+pub fn checked_shape(proto: &TensorProto) -> CompileResult<Vec<usize>> {
     let dims = match &proto.tensor_shape {
         Some(shape) => shape_of(shape)?.ok_or_else(|| bad("constant of unknown rank".into()))?,
         None => Vec::new(),
@@ -86,31 +104,74 @@ pub fn decode(proto: &TensorProto) -> CompileResult<Constant> {
     if dims.contains(&-1) {
         return Err(bad(format!("constant with an unknown dimension {dims:?}")));
     }
-    let count = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
-    let count = count.ok_or_else(|| bad(format!("shape {dims:?} overflows")))?;
-    let shape: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
+    // shape_of bounded the product by 2^40.
+    let count: u64 = dims.iter().map(|&d| d as u64).product();
+    let width = match proto.dtype {
+        dtype::FLOAT => 4,
+        dtype::HALF => 2,
+        dtype::DOUBLE => 8,
+        dtype::INT32 | dtype::INT16 | dtype::INT8 | dtype::UINT8 | dtype::INT64 | dtype::BOOL => int_width(proto.dtype),
+        other => return Err(bad(format!("constants of type {} are not supported", dtype::name(other)))),
+    };
+    if !proto.tensor_content.is_empty() {
+        if proto.tensor_content.len() as u64 != count * width as u64 {
+            return Err(bad(format!(
+                "shape claims {count} elements ({} bytes) but the tensor holds {} bytes",
+                count * width as u64,
+                proto.tensor_content.len()
+            )));
+        }
+    } else {
+        let listed = match proto.dtype {
+            dtype::FLOAT => proto.float_val.len(),
+            dtype::HALF => proto.half_val.len(),
+            dtype::DOUBLE => proto.double_val.len(),
+            dtype::INT64 => proto.int64_val.len(),
+            dtype::BOOL => proto.bool_val.len(),
+            _ => proto.int_val.len(),
+        } as u64;
+        if listed > count {
+            return Err(bad(format!("{listed} values for a shape of {count} elements")));
+        }
+        if listed < count && count > MAX_FILLED_ELEMENTS {
+            return Err(CompileError::new(
+                CompileErrorKind::Limit,
+                format!(
+                    "a constant of {count} elements given by {listed} value(s); more than \
+                     {MAX_FILLED_ELEMENTS} elements must be stored in full"
+                ),
+            ));
+        }
+    }
+    Ok(dims.iter().map(|&d| d as usize).collect())
+}
+
+/// Decodes a `TensorProto`. Errors carry no node; callers add it.
+pub fn decode(proto: &TensorProto) -> CompileResult<Constant> {
+    let shape = checked_shape(proto)?;
+    let count = shape.iter().product::<usize>();
     let values = match proto.dtype {
-        dtype::FLOAT => Values::Float(floats(proto, count, 4, &proto.float_val, |content| {
+        dtype::FLOAT => Values::Float(floats(proto, count, &proto.float_val, |content| {
             content.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
-        })?),
+        })),
         dtype::HALF => {
             // `half_val` holds each value's 16 bits in an int32.
             let bits: Vec<u8> = proto.half_val.iter().flat_map(|&h| (h as u16).to_le_bytes()).collect();
-            Values::Float(floats(proto, count, 2, &crate::fp16::decode(&bits), crate::fp16::decode)?)
+            Values::Float(floats(proto, count, &crate::fp16::decode(&bits), |content| {
+                crate::fp16::decode(content).into()
+            }))
         }
         dtype::DOUBLE => {
             let narrowed: Vec<f32> = proto.double_val.iter().map(|&d| d as f32).collect();
-            Values::Float(floats(proto, count, 8, &narrowed, |content| {
+            Values::Float(floats(proto, count, &narrowed, |content| {
                 content
                     .chunks_exact(8)
                     .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
                     .collect()
-            })?)
+            }))
         }
-        dtype::INT32 | dtype::INT16 | dtype::INT8 | dtype::UINT8 | dtype::INT64 | dtype::BOOL => {
-            Values::Int(ints(proto, count)?)
-        }
-        other => return Err(bad(format!("constants of type {} are not supported", dtype::name(other)))),
+        // checked_shape refused every other type.
+        _ => Values::Int(ints(proto, count)),
     };
     Ok(Constant { shape, values })
 }
@@ -125,40 +186,21 @@ fn int_width(dtype: i32) -> usize {
     }
 }
 
-fn floats(
-    proto: &TensorProto,
-    count: u64,
-    width: usize,
-    listed: &[f32],
-    decode: impl Fn(&[u8]) -> Vec<f32>,
-) -> CompileResult<Vec<f32>> {
+/// The values of a float constant whose length [`checked_shape`] has checked.
+fn floats(proto: &TensorProto, count: usize, listed: &[f32], decode: impl Fn(&[u8]) -> Rc<[f32]>) -> Rc<[f32]> {
     if !proto.tensor_content.is_empty() {
-        let content = &proto.tensor_content;
-        if content.len() as u64 != count.saturating_mul(width as u64) {
-            return Err(bad(format!(
-                "shape claims {count} elements ({} bytes) but the tensor holds {} bytes",
-                count.saturating_mul(width as u64),
-                content.len()
-            )));
-        }
-        return Ok(decode(content));
+        return decode(&proto.tensor_content);
     }
     fill(listed, count, 0.0)
 }
 
-fn ints(proto: &TensorProto, count: u64) -> CompileResult<Vec<i64>> {
+/// The values of an integer constant whose length [`checked_shape`] has checked.
+fn ints(proto: &TensorProto, count: usize) -> Rc<[i64]> {
     if !proto.tensor_content.is_empty() {
         let width = int_width(proto.dtype);
-        let content = &proto.tensor_content;
-        if content.len() as u64 != count.saturating_mul(width as u64) {
-            return Err(bad(format!(
-                "shape claims {count} elements ({} bytes) but the tensor holds {} bytes",
-                count.saturating_mul(width as u64),
-                content.len()
-            )));
-        }
         let signed = proto.dtype != dtype::UINT8 && proto.dtype != dtype::BOOL;
-        return Ok(content
+        return proto
+            .tensor_content
             .chunks_exact(width)
             .map(|b| {
                 let mut raw = [0u8; 8];
@@ -171,7 +213,7 @@ fn ints(proto: &TensorProto, count: u64) -> CompileResult<Vec<i64>> {
                     value
                 }
             })
-            .collect());
+            .collect();
     }
     let listed: Vec<i64> = match proto.dtype {
         dtype::INT64 => proto.int64_val.clone(),
@@ -182,33 +224,20 @@ fn ints(proto: &TensorProto, count: u64) -> CompileResult<Vec<i64>> {
 }
 
 /// TensorFlow's rule for value lists: exactly `count` values, or fewer with the last one
-/// repeated (none = zeros); more is an error.
-fn fill<T: Copy>(listed: &[T], count: u64, zero: T) -> CompileResult<Vec<T>> {
-    if listed.len() as u64 > count {
-        return Err(bad(format!("{} values for a shape of {count} elements", listed.len())));
-    }
-    if listed.len() as u64 == count {
-        return Ok(listed.to_vec());
-    }
-    if count > MAX_FILLED_ELEMENTS {
-        return Err(CompileError::new(
-            CompileErrorKind::Limit,
-            format!(
-                "a constant of {count} elements given by {} value(s); more than {MAX_FILLED_ELEMENTS} \
-                 elements must be stored in full",
-                listed.len()
-            ),
-        ));
-    }
+/// repeated (none = zeros). [`checked_shape`] bounded `count` and refused longer lists.
+fn fill<T: Copy>(listed: &[T], count: usize, zero: T) -> Rc<[T]> {
     let last = listed.last().copied().unwrap_or(zero);
-    let mut out = Vec::with_capacity(count as usize);
-    out.extend_from_slice(listed);
-    out.resize(count as usize, last);
-    Ok(out)
+    let listed = &listed[..listed.len().min(count)];
+    // An iterator of known length: collected into the `Rc` with one allocation, no Vec first.
+    listed.iter().copied().chain(std::iter::repeat(last).take(count - listed.len())).collect()
 }
 
 fn bad(message: String) -> CompileError {
     CompileError::new(CompileErrorKind::BadConstant, message)
+}
+
+fn limit(message: String) -> CompileError {
+    CompileError::new(CompileErrorKind::Limit, message)
 }
 
 #[cfg(test)]
@@ -232,21 +261,28 @@ mod tests {
     #[test]
     fn content_length_must_match_the_claimed_shape() {
         let ok = float_proto(&[2], [1.5f32, -2.0].iter().flat_map(|v| v.to_le_bytes()).collect());
-        assert_eq!(decode(&ok).unwrap().values, Values::Float(vec![1.5, -2.0]));
+        assert_eq!(decode(&ok).unwrap().values, Values::Float(vec![1.5, -2.0].into()));
         // A huge claimed shape with 8 bytes of content is refused before any allocation.
-        let hostile = float_proto(&[1 << 30, 1 << 30], vec![0; 8]);
+        let hostile = float_proto(&[1 << 20, 1 << 19], vec![0; 8]);
         let err = decode(&hostile).unwrap_err();
         assert_eq!(err.kind, CompileErrorKind::BadConstant);
         assert!(err.message.contains("holds 8 bytes"), "{err}");
         let overflow = float_proto(&[i64::MAX, 4], vec![0; 8]);
-        assert!(decode(&overflow).unwrap_err().message.contains("overflows"));
+        assert!(decode(&overflow).unwrap_err().message.contains("exceeds 2^31"));
+        // Dimensions each within 2^31 whose product passes 2^40.
+        let big = float_proto(&[1 << 31, 1 << 31], vec![0; 8]);
+        let err = decode(&big).unwrap_err();
+        assert_eq!(err.kind, CompileErrorKind::Limit);
+        assert!(err.message.contains("more than 2^40 elements"), "{err}");
+        // At the bounds exactly: accepted by shape_of (and refused here by the bytes).
+        assert!(shape_of(&shape(&[1 << 31, 1 << 9]).unwrap()).is_ok());
     }
 
     #[test]
     fn short_value_lists_repeat_the_last_value_within_a_bound() {
         let mut p = TensorProto { dtype: dtype::FLOAT, tensor_shape: shape(&[4]), ..Default::default() };
         p.float_val = vec![1.0, 2.0];
-        assert_eq!(decode(&p).unwrap().values, Values::Float(vec![1.0, 2.0, 2.0, 2.0]));
+        assert_eq!(decode(&p).unwrap().values, Values::Float(vec![1.0, 2.0, 2.0, 2.0].into()));
         p.tensor_shape = shape(&[1 << 40]);
         assert_eq!(decode(&p).unwrap_err().kind, CompileErrorKind::Limit);
         p.tensor_shape = shape(&[1]);

@@ -10,8 +10,11 @@
 //! a bias added by `BiasAdd`/`Add` is already rounded to fp16 (`astype(np.float16)`), fp16 plus
 //! fp16 stays fp16, fp16 times a float32 array becomes float32, fp16 times a scalar stays fp16.
 
+use std::rc::Rc;
+
 use super::error::CompileResult;
 use super::graph::Graph;
+use super::tensor::Constant;
 use crate::fp16;
 
 /// Where taps come from.
@@ -21,6 +24,9 @@ pub enum TapsSource {
     Node(usize),
     /// Values computed by the compiler (e.g. a batch norm's scale).
     Values(Vec<f32>),
+    /// A folded constant (e.g. reshaped weights), shared with the front end's tensor and
+    /// widened to floats only when written.
+    Folded(Rc<Constant>),
 }
 
 /// How the stored order differs from the constant's.
@@ -70,6 +76,11 @@ impl Taps {
         Taps { source: TapsSource::Node(node), layout: TapsLayout::Plain, round_first: false, ops: Vec::new() }
     }
 
+    /// Plain weights from a folded constant, shared.
+    pub fn folded(c: Rc<Constant>) -> Self {
+        Taps { source: TapsSource::Folded(c), layout: TapsLayout::Plain, round_first: false, ops: Vec::new() }
+    }
+
     /// Plain weights from computed values.
     pub fn values(values: Vec<f32>) -> Self {
         Taps { source: TapsSource::Values(values), layout: TapsLayout::Plain, round_first: false, ops: Vec::new() }
@@ -80,6 +91,7 @@ impl Taps {
         let mut values = match &self.source {
             TapsSource::Node(node) => graph.constant(*node)?.floats(),
             TapsSource::Values(v) => v.clone(),
+            TapsSource::Folded(c) => c.floats(),
         };
         if let TapsLayout::DeconvFlip { kh, kw, c_out, c_in } = self.layout {
             let mut out = vec![0.0; values.len()];

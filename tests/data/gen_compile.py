@@ -3,7 +3,9 @@
 
     pip install tensorflow-cpu numpy
     python3 tests/data/gen_compile.py ops                 # tests/data/compile/ops/*.pb + expected outputs
-    python3 tests/data/gen_compile.py freeze META CKPT OUTPUT OUT.pb   # a checkpoint into a frozen pb
+    python3 tests/data/gen_compile.py freeze META CKPT OUTPUT OUT.pb   # a checkpoint into a frozen pb:
+                                     # META = model.ckpt.meta, CKPT = model.ckpt (the prefix), OUTPUT =
+                                     # the output node (mvNCCompile's -on), OUT.pb = the file to write
     pip install tf_slim tf_keras
     python3 tests/data/gen_compile.py inception [OUT.pb]  # TF-Slim Inception V3, frozen (not committed,
                                                           # default target/compile/inception_v3_slim.pb)
@@ -22,7 +24,28 @@ Tests and CI never need TensorFlow.
 import os
 import sys
 
-import numpy as np
+FREEZE_USAGE = "usage: gen_compile.py freeze META CKPT OUTPUT OUT.pb  (META: the .meta file, CKPT: the " \
+    "checkpoint prefix, OUTPUT: the output node's name, OUT.pb: the frozen graph to write)"
+
+
+def check_arguments(argv):
+    """Answers --help and bad arguments before TensorFlow is imported (tests/compile_ops.rs runs
+    this without TensorFlow)."""
+    command = argv[1] if len(argv) > 1 else "ops"
+    if command in ("-h", "--help"):
+        print(__doc__)
+        print(FREEZE_USAGE)
+        sys.exit(0)
+    if command == "freeze" and len(argv) != 6:
+        sys.exit(FREEZE_USAGE)
+    if command not in ("ops", "inception", "freeze"):
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    check_arguments(sys.argv)
+
+import numpy as np  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -333,5 +356,3 @@ if __name__ == "__main__":
         inception(sys.argv[2] if len(sys.argv) > 2 else INCEPTION_PB)
     elif command == "freeze":
         freeze(*sys.argv[2:6])
-    else:
-        sys.exit(__doc__)
