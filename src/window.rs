@@ -238,6 +238,20 @@ impl Window {
         (pos < len).then_some(pos)
     }
 
+    /// The taps of output position `out` along `axis` that read inside `len` input cells: a
+    /// contiguous range, since the position grows with the tap. Kernels loop over it instead
+    /// of asking [`Window::source`] tap by tap.
+    #[inline]
+    pub fn taps_inside(&self, axis: usize, out: usize, len: usize) -> std::ops::Range<usize> {
+        let (d, k) = (self.dilation.max(1), self.kernel[axis]);
+        let start = out * self.stride[axis];
+        let pad = self.pad[axis];
+        // First tap with start + t·d ≥ pad, first tap with start + t·d ≥ pad + len.
+        let first = pad.saturating_sub(start).div_ceil(d).min(k);
+        let end = (pad + len).saturating_sub(start).div_ceil(d).min(k);
+        first..end.max(first)
+    }
+
     /// Deconvolution's inverse mapping: the input index that output position `out` meets
     /// through stored tap `tap` along `axis`, if any. The toolkit stores deconvolution taps
     /// flipped, so stored tap `t` is forward tap `kernel − 1 − t`, and input `i` scatters

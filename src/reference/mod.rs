@@ -29,6 +29,7 @@ use arena::{Arenas, View};
 use kernels::{Epilogue, PackedB};
 pub use limits::Limits;
 use ops::elementwise::{self, bias_activation, Activation};
+use ops::rows::{self, Finish};
 use ops::{conv, deconv, depthwise, fc, layout, lrn, pool, softmax};
 use plan::{ArenaSizes, Kernel, Step};
 
@@ -227,7 +228,7 @@ fn pack_weights(step: &Step, blob: &[f32]) -> Option<PackedB> {
 /// Gathers a step's operands and computes into `scratch.output`, with bias and activation. A
 /// dense input is read in place; only strided views are copied out. Returns true when the
 /// kernel also rounded the stored values to fp16 as `round` asks (the fused epilogue), so the
-/// caller need not.
+/// caller need not: always, except for a GEMM stage whose bias could not be packed.
 fn run_step(step: &Step, arenas: &Arenas, scratch: &mut Scratch, round: bool) -> bool {
     let Scratch { input: gathered, output, second } = scratch;
     if step.out_shape.is_empty() {
@@ -264,67 +265,104 @@ fn run_step(step: &Step, arenas: &Arenas, scratch: &mut Scratch, round: bool) ->
         }
         return fused;
     }
-    output.clear();
-    output.reserve_exact(out_shape.len());
+    // Every kernel below writes every value, so the buffer is only sized, not cleared.
+    output.reserve_exact(out_shape.len().saturating_sub(output.len()));
     output.resize(out_shape.len(), 0.0);
+    let finish =
+        Finish { bias: step.bias.as_ref().map(|r| &blob[r.clone()]), activation: step.activation, round_fp16: round };
+    let f = &finish;
     match &step.kernel {
         Kernel::Conv { .. } | Kernel::FullyConnected { .. } => {
             unreachable!("stage {}: weights are packed at load", step.index)
         }
         Kernel::Depthwise { weights, window } => {
-            depthwise::depthwise_conv2d(input, in_shape, &blob[weights.clone()], window, out_shape, output)
+            depthwise::depthwise_conv2d(input, in_shape, &blob[weights.clone()], window, out_shape, output, f)
         }
         Kernel::Deconv { taps, window } => {
-            deconv::deconv2d(input, in_shape, &blob[taps.clone()], window, out_shape, output)
+            deconv::deconv2d(input, in_shape, &blob[taps.clone()], window, out_shape, output, f)
         }
-        Kernel::Pool { window, kind } => pool::pool2d(input, in_shape, window, *kind, out_shape, output),
-        Kernel::Softmax => {
-            output.copy_from_slice(input);
-            softmax::softmax_channels(output, channels);
-        }
-        Kernel::Unary(op) => {
-            output.copy_from_slice(input);
-            op.apply(output);
-        }
+        Kernel::Pool { window, kind } => pool::pool2d(input, in_shape, window, *kind, out_shape, output, f),
+        Kernel::Softmax => per_pixel(input, output, channels, 20, f, |x, y| {
+            y.copy_from_slice(x);
+            softmax::softmax_channels(y, channels);
+        }),
+        Kernel::Unary(op) => per_pixel(input, output, channels, op.cost(), f, |x, y| {
+            y.copy_from_slice(x);
+            op.apply(y);
+        }),
         Kernel::Binary { op, second: view } => {
-            output.copy_from_slice(input);
             arenas.gather(view, second);
-            op.apply(output, second);
+            per_pixel_with(input, second, channels, output, channels, 1, f, |x, t, y| {
+                y.copy_from_slice(x);
+                op.apply(y, t);
+            })
         }
         Kernel::ScaleWithScalar { second: view } => {
-            output.copy_from_slice(input);
             arenas.gather(view, second);
-            elementwise::scale_pixels(output, channels, second);
+            per_pixel_with(input, second, 1, output, channels, 1, f, |x, t, y| {
+                y.copy_from_slice(x);
+                elementwise::scale_pixels(y, channels, t);
+            })
         }
-        Kernel::Scale { factors } => {
-            output.copy_from_slice(input);
-            elementwise::scale_channels(output, channels, &blob[factors.clone()]);
-        }
-        Kernel::PRelu { slopes } => {
-            output.copy_from_slice(input);
-            elementwise::prelu(output, channels, &blob[slopes.clone()]);
-        }
-        Kernel::MaxWithConst { constants } => {
-            output.copy_from_slice(input);
-            elementwise::max_with_const(output, channels, &blob[constants.clone()]);
-        }
-        Kernel::Power { shift, scale, power } => {
-            output.copy_from_slice(input);
-            elementwise::power(output, *shift, *scale, *power);
-        }
-        Kernel::Lrn { size, k, alpha, beta } => {
-            output.copy_from_slice(input);
-            lrn::lrn(output, channels, *size, *k, *alpha, *beta);
-        }
-        Kernel::InnerLrn { k, alpha, beta } => {
-            output.copy_from_slice(input);
-            lrn::inner_lrn(output, *k, *alpha, *beta);
-        }
-        Kernel::ToPlaneMajor => layout::to_plane_major(input, in_shape, output),
-        Kernel::Crop { offset } => layout::crop(input, in_shape, *offset, out_shape, output),
-        Kernel::SumReduce => layout::sum_channels(input, in_shape.channels, output),
+        Kernel::Scale { factors } => per_pixel(input, output, channels, 1, f, |x, y| {
+            y.copy_from_slice(x);
+            elementwise::scale_channels(y, channels, &blob[factors.clone()]);
+        }),
+        Kernel::PRelu { slopes } => per_pixel(input, output, channels, 1, f, |x, y| {
+            y.copy_from_slice(x);
+            elementwise::prelu(y, channels, &blob[slopes.clone()]);
+        }),
+        Kernel::MaxWithConst { constants } => per_pixel(input, output, channels, 1, f, |x, y| {
+            y.copy_from_slice(x);
+            elementwise::max_with_const(y, channels, &blob[constants.clone()]);
+        }),
+        Kernel::Power { shift, scale, power } => per_pixel(input, output, channels, 20, f, |x, y| {
+            y.copy_from_slice(x);
+            elementwise::power(y, *shift, *scale, *power);
+        }),
+        Kernel::Lrn { size, k, alpha, beta } => per_pixel(input, output, channels, size + 20, f, |x, y| {
+            lrn::lrn(x, y, channels, *size, *k, *alpha, *beta);
+        }),
+        Kernel::InnerLrn { k, alpha, beta } => per_pixel(input, output, channels, 20, f, |x, y| {
+            y.copy_from_slice(x);
+            lrn::inner_lrn(y, *k, *alpha, *beta);
+        }),
+        Kernel::ToPlaneMajor => layout::to_plane_major(input, in_shape, output, f),
+        Kernel::Crop { offset } => layout::crop(input, in_shape, *offset, out_shape, output, f),
+        Kernel::SumReduce => layout::sum_channels(input, in_shape.channels, output, f),
     }
-    let bias = step.bias.as_ref().map(|r| &arenas.blob[r.clone()]);
-    bias_activation(output, channels, bias, step.activation);
-    false
+    true
+}
+
+/// Runs a per-pixel operator over runs of whole pixels in parallel: `op(x, y)` computes the
+/// run `y` of the output from the same run `x` of the input. `cost` is the element operations
+/// of one value.
+fn per_pixel(
+    input: &[f32],
+    output: &mut [f32],
+    channels: usize,
+    cost: usize,
+    finish: &Finish,
+    op: impl Fn(&[f32], &mut [f32]) + Sync,
+) {
+    per_pixel_with(input, &[], 0, output, channels, cost, finish, |x, _, y| op(x, y));
+}
+
+/// [`per_pixel`] with a second operand of `second_channels` values per pixel.
+#[allow(clippy::too_many_arguments)]
+fn per_pixel_with(
+    input: &[f32],
+    second: &[f32],
+    second_channels: usize,
+    output: &mut [f32],
+    channels: usize,
+    cost: usize,
+    finish: &Finish,
+    op: impl Fn(&[f32], &[f32], &mut [f32]) + Sync,
+) {
+    rows::for_rows(output, channels, channels * cost, channels, finish, |pixels, y| {
+        let x = &input[pixels.start * channels..pixels.end * channels];
+        let t = second.get(pixels.start * second_channels..pixels.end * second_channels).unwrap_or(&[]);
+        op(x, t, y)
+    });
 }

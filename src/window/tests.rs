@@ -129,6 +129,17 @@ proptest! {
     }
 
     #[test]
+    fn taps_inside_are_the_taps_source_finds(a in axis(), len in 1usize..40, pad in 0u64..10, extra in 0usize..4) {
+        let w = window_of(a, pad);
+        let out = a.output_len(len as u32, AxisPadding::explicit(pad as u32), WindowOp::Pooling) as usize;
+        // Past the last output too: a window wholly in the trailing padding has no taps.
+        for o in 0..out + extra {
+            let found: Vec<usize> = (0..w.kernel[0]).filter(|&t| w.source(0, o, t, len).is_some()).collect();
+            prop_assert_eq!(w.taps_inside(0, o, len).collect::<Vec<_>>(), found, "out {}", o);
+        }
+    }
+
+    #[test]
     fn deconv_source_inverts_the_scatter(k in 1u32..=8, s in 1u32..=5, len in 1usize..20, pad in 0u32..8) {
         let a = Axis::new(k, s, 1);
         let Some(out) = a.deconv_output_len(len as u32, pad) else {

@@ -3,32 +3,45 @@
 //! stride-dilated input, padded by kh−1−p, with T (docs/blob_format.md §7.2); the index
 //! mapping is [`Window::deconv_source`].
 
+use super::rows::{for_rows, Finish};
 use super::Shape;
 use crate::window::Window;
 
-/// `out = correlate(zero_insert(input, stride), T)` with caffe padding `window.pad`.
-pub fn deconv2d(input: &[f32], in_shape: Shape, taps: &[f32], window: &Window, out_shape: Shape, out: &mut [f32]) {
+/// `out = correlate(zero_insert(input, stride), T)` with caffe padding `window.pad`: runs of
+/// output rows in parallel, each finished (bias, activation, fp16 rounding) as it is done;
+/// every output pixel sums its taps in the same order whichever thread computes it.
+pub fn deconv2d(
+    input: &[f32],
+    in_shape: Shape,
+    taps: &[f32],
+    window: &Window,
+    out_shape: Shape,
+    out: &mut [f32],
+    finish: &Finish,
+) {
     let (c, k) = (in_shape.channels, out_shape.channels);
     let [kh, kw] = window.kernel;
-    out.fill(0.0);
-    for oy in 0..out_shape.rows {
-        for ox in 0..out_shape.cols {
-            let acc = &mut out[(oy * out_shape.cols + ox) * k..][..k];
-            for i in 0..kh {
-                let Some(iy) = window.deconv_source(0, oy, i, in_shape.rows) else { continue };
-                for j in 0..kw {
-                    let Some(ix) = window.deconv_source(1, ox, j, in_shape.cols) else { continue };
-                    let x = &input[(iy * in_shape.cols + ix) * c..][..c];
-                    for (ch, &xv) in x.iter().enumerate() {
-                        let t = &taps[((i * kw + j) * c + ch) * k..][..k];
-                        for (a, &tv) in acc.iter_mut().zip(t) {
-                            *a += xv * tv;
+    let row_len = out_shape.cols * k;
+    // Only one tap in stride² meets an input cell; c·k multiply-adds for each that does.
+    let work = row_len * c * (kh * kw).div_ceil((window.stride[0] * window.stride[1]).max(1));
+    for_rows(out, row_len, work, k, finish, |rows, values| {
+        for (oy, row) in rows.zip(values.chunks_exact_mut(row_len)) {
+            for (ox, acc) in row.chunks_exact_mut(k).enumerate() {
+                acc.fill(0.0);
+                for i in 0..kh {
+                    let Some(iy) = window.deconv_source(0, oy, i, in_shape.rows) else { continue };
+                    for j in 0..kw {
+                        let Some(ix) = window.deconv_source(1, ox, j, in_shape.cols) else { continue };
+                        let x = &input[(iy * in_shape.cols + ix) * c..][..c];
+                        let t = &taps[(i * kw + j) * c * k..][..c * k];
+                        for (&xv, t) in x.iter().zip(t.chunks_exact(k)) {
+                            acc.iter_mut().zip(t).for_each(|(a, &tv)| *a += xv * tv);
                         }
                     }
                 }
             }
         }
-    }
+    });
 }
 
 #[cfg(test)]
@@ -95,7 +108,7 @@ mod tests {
             }
             let win = Window { kernel: [kernel, kernel], stride: [stride, stride], pad: [pad, pad], dilation: 1 };
             let mut out = vec![0.0; o.len()];
-            deconv2d(&x, s, &taps, &win, o, &mut out);
+            deconv2d(&x, s, &taps, &win, o, &mut out, &Finish::NONE);
             assert_close(&out, &naive_transposed(&x, s, &w_fw, kernel, stride, pad, o), 1e-5, "deconv");
         }
     }

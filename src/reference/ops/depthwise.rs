@@ -1,10 +1,18 @@
 //! Depthwise convolution (op 8): each input channel c feeds outputs c·M … c·M+M−1 through its
 //! own kernel; weights are `[kh][kw][C·M]`.
 
+use super::rows::{for_rows, Finish};
 use super::Shape;
 use crate::window::Window;
 
-/// `out[.., c·M + m] = Σ_{i,j} x[.., c] · W[i][j][c·M + m]`, with M = K / C.
+/// Channels summed together with the partial sums in registers (a whole number of vectors on
+/// every target).
+const BLOCK: usize = 32;
+
+/// `out[.., c·M + m] = Σ_{i,j} x[.., c] · W[i][j][c·M + m]`, with M = K / C: runs of output
+/// rows in parallel, each finished (bias, activation, fp16 rounding) as it is done. Each output
+/// pixel accumulates its taps in the definition's order (row by row, from 0), channels in the
+/// innermost loop, so the sums are those of the plain loop and the loop vectorises.
 pub fn depthwise_conv2d(
     input: &[f32],
     in_shape: Shape,
@@ -12,28 +20,68 @@ pub fn depthwise_conv2d(
     window: &Window,
     out_shape: Shape,
     out: &mut [f32],
+    finish: &Finish,
 ) {
     let (c, k) = (in_shape.channels, out_shape.channels);
-    let multiplier = k / c.max(1);
+    // The planner refuses K not a multiple of C; at least 1 keeps the chunking defined.
+    let multiplier = (k / c.max(1)).max(1);
     let [kh, kw] = window.kernel;
-    out.fill(0.0);
-    for oy in 0..out_shape.rows {
-        for ox in 0..out_shape.cols {
-            let acc = &mut out[(oy * out_shape.cols + ox) * k..][..k];
-            for i in 0..kh {
-                let Some(iy) = window.source(0, oy, i, in_shape.rows) else { continue };
-                for j in 0..kw {
-                    let Some(ix) = window.source(1, ox, j, in_shape.cols) else { continue };
-                    let x = &input[(iy * in_shape.cols + ix) * c..][..c];
-                    let w = &weights[(i * kw + j) * k..][..k];
-                    for (ch, &xv) in x.iter().enumerate() {
-                        for m in 0..multiplier {
-                            let o = ch * multiplier + m;
-                            acc[o] += xv * w[o];
-                        }
+    let row_len = out_shape.cols * k;
+    for_rows(out, row_len, row_len * kh * kw, k, finish, |rows, values| {
+        for (oy, row) in rows.zip(values.chunks_exact_mut(row_len)) {
+            for (ox, acc) in row.chunks_exact_mut(k).enumerate() {
+                let at = (oy, ox);
+                if multiplier == 1 {
+                    // Blocks of channels with their sums in registers, then the remainder.
+                    let whole = k - k % BLOCK;
+                    for (b, acc) in acc[..whole].chunks_exact_mut(BLOCK).enumerate() {
+                        let mut sums = [0.0f32; BLOCK];
+                        for_taps(input, in_shape, window, at, k, |x, w| {
+                            let (x, w) = (&x[b * BLOCK..][..BLOCK], &weights[w + b * BLOCK..][..BLOCK]);
+                            sums.iter_mut().zip(x).zip(w).for_each(|((a, &xv), &wv)| *a += xv * wv);
+                        });
+                        acc.copy_from_slice(&sums);
                     }
+                    let rest = &mut acc[whole..];
+                    rest.fill(0.0);
+                    for_taps(input, in_shape, window, at, k, |x, w| {
+                        let (x, w) = (&x[whole..], &weights[w + whole..w + k]);
+                        rest.iter_mut().zip(x).zip(w).for_each(|((a, &xv), &wv)| *a += xv * wv);
+                    });
+                } else {
+                    acc.fill(0.0);
+                    for_taps(input, in_shape, window, at, k, |x, w| {
+                        let groups = acc.chunks_exact_mut(multiplier).zip(weights[w..w + k].chunks_exact(multiplier));
+                        for ((a, w), &xv) in groups.zip(x) {
+                            a.iter_mut().zip(w).for_each(|(a, &wv)| *a += xv * wv);
+                        }
+                    });
                 }
             }
+        }
+    });
+}
+
+/// Calls `f(x, w)` for every tap of output pixel `(oy, ox)`'s window inside the input, row by
+/// row: `x` the input pixel it reads, `w` the offset of its `k` weights. Inlined into each
+/// caller so that a caller's block of sums stays in registers.
+#[inline(always)]
+fn for_taps(
+    input: &[f32],
+    s: Shape,
+    window: &Window,
+    (oy, ox): (usize, usize),
+    k: usize,
+    mut f: impl FnMut(&[f32], usize),
+) {
+    let (c, d, kw) = (s.channels, window.dilation, window.kernel[1]);
+    let line_len = s.cols * c;
+    let taps_x = window.taps_inside(1, ox, s.cols);
+    for i in window.taps_inside(0, oy, s.rows) {
+        // Inside taps read at position·stride + tap·dilation ≥ pad, so the subtractions hold.
+        let line = &input[(oy * window.stride[0] + i * d - window.pad[0]) * line_len..][..line_len];
+        for j in taps_x.clone() {
+            f(&line[(ox * window.stride[1] + j * d - window.pad[1]) * c..][..c], (i * kw + j) * k);
         }
     }
 }
@@ -53,7 +101,7 @@ mod tests {
             let x = random(s.len(), seed as u64);
             let w = random(9 * k, 50 + seed as u64);
             let mut out = vec![0.0; o.len()];
-            depthwise_conv2d(&x, s, &w, &win, o, &mut out);
+            depthwise_conv2d(&x, s, &w, &win, o, &mut out, &Finish::NONE);
             let mut naive = vec![0.0; o.len()];
             for oy in 0..o.rows {
                 for ox in 0..o.cols {

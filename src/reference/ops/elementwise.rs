@@ -19,14 +19,22 @@ pub enum Unary {
 impl Unary {
     /// Applies the map in place.
     pub fn apply(self, values: &mut [f32]) {
-        let f: fn(f32) -> f32 = match self {
-            Unary::Sigmoid => |x| 1.0 / (1.0 + (-x).exp()),
-            Unary::Tanh => f32::tanh,
-            Unary::Square => |x| x * x,
-            Unary::Rsqrt => |x| 1.0 / x.sqrt(),
-            Unary::Identity => return,
-        };
-        values.iter_mut().for_each(|v| *v = f(*v));
+        // One loop per map (not a call through a function pointer) so the cheap ones vectorise.
+        match self {
+            Unary::Sigmoid => values.iter_mut().for_each(|v| *v = 1.0 / (1.0 + (-*v).exp())),
+            Unary::Tanh => values.iter_mut().for_each(|v| *v = v.tanh()),
+            Unary::Square => values.iter_mut().for_each(|v| *v *= *v),
+            Unary::Rsqrt => values.iter_mut().for_each(|v| *v = 1.0 / v.sqrt()),
+            Unary::Identity => {}
+        }
+    }
+
+    /// Element operations one value costs, roughly (for splitting work over threads).
+    pub fn cost(self) -> usize {
+        match self {
+            Unary::Sigmoid | Unary::Tanh => 20,
+            Unary::Square | Unary::Rsqrt | Unary::Identity => 1,
+        }
     }
 }
 
@@ -44,12 +52,12 @@ pub enum Binary {
 impl Binary {
     /// `a ← a ∘ b`.
     pub fn apply(self, a: &mut [f32], b: &[f32]) {
-        let f: fn(f32, f32) -> f32 = match self {
-            Binary::Sum => |x, y| x + y,
-            Binary::Prod => |x, y| x * y,
-            Binary::Max => f32::max,
-        };
-        a.iter_mut().zip(b).for_each(|(x, &y)| *x = f(*x, y));
+        let pairs = a.iter_mut().zip(b);
+        match self {
+            Binary::Sum => pairs.for_each(|(x, &y)| *x += y),
+            Binary::Prod => pairs.for_each(|(x, &y)| *x *= y),
+            Binary::Max => pairs.for_each(|(x, &y)| *x = x.max(y)),
+        }
     }
 }
 
@@ -75,11 +83,8 @@ pub fn scale_pixels(values: &mut [f32], channels: usize, per_pixel: &[f32]) {
 /// x > 0 ? x : `slope[c]`·x (op 10).
 pub fn prelu(values: &mut [f32], channels: usize, slopes: &[f32]) {
     for pixel in values.chunks_mut(channels.max(1)) {
-        pixel.iter_mut().zip(slopes).for_each(|(v, &s)| {
-            if *v <= 0.0 {
-                *v *= s
-            }
-        });
+        // A select, not a branch, so the loop vectorises.
+        pixel.iter_mut().zip(slopes).for_each(|(v, &s)| *v = if *v <= 0.0 { *v * s } else { *v });
     }
 }
 
@@ -125,11 +130,7 @@ pub fn bias_activation(values: &mut [f32], channels: usize, bias: Option<&[f32]>
         Activation::None => {}
         Activation::Relu => values.iter_mut().for_each(|v| *v = v.max(0.0)),
         Activation::ReluX(cap) => values.iter_mut().for_each(|v| *v = v.max(0.0).min(cap)),
-        Activation::LeakyRelu(slope) => values.iter_mut().for_each(|v| {
-            if *v < 0.0 {
-                *v *= slope
-            }
-        }),
+        Activation::LeakyRelu(slope) => values.iter_mut().for_each(|v| *v = if *v < 0.0 { *v * slope } else { *v }),
         Activation::Elu(alpha) => values.iter_mut().for_each(|v| {
             if *v <= 0.0 {
                 *v = alpha * (v.exp() - 1.0)

@@ -1,19 +1,19 @@
 //! Local response normalisation across channels (op 11) and its within-channel helper (op 18).
 
 /// Across-channel LRN with the blob's parameters `[k, α', β]` and window `n` (radixX):
-/// `y = x / (k + α'/n · Σ_{c'} x_{c'}²)^β`, window `[c − ⌊(n−1)/2⌋, c + ⌈(n−1)/2⌉]`.
-pub fn lrn(values: &mut [f32], channels: usize, n: usize, k: f32, alpha: f32, beta: f32) {
+/// `y = x / (k + α'/n · Σ_{c'} x_{c'}²)^β`, window `[c − ⌊(n−1)/2⌋, c + ⌈(n−1)/2⌉]`, from
+/// `input` into `out` (equal lengths, whole pixels of `channels` values). Each window's
+/// squares are summed in channel order, as the definition reads.
+pub fn lrn(input: &[f32], out: &mut [f32], channels: usize, n: usize, k: f32, alpha: f32, beta: f32) {
     let before = (n.max(1) - 1) / 2;
     let after = (n.max(1) - 1) - before;
     let scale = alpha / n.max(1) as f32;
-    let mut squares = vec![0.0f32; channels];
-    for pixel in values.chunks_mut(channels.max(1)) {
-        squares.iter_mut().zip(pixel.iter()).for_each(|(s, &x)| *s = x * x);
-        for c in 0..pixel.len() {
-            let lo = c.saturating_sub(before);
-            let hi = (c + after).min(pixel.len() - 1);
-            let sum: f32 = squares[lo..=hi].iter().sum();
-            pixel[c] /= (k + scale * sum).powf(beta);
+    let c = channels.max(1);
+    for (x, y) in input.chunks_exact(c).zip(out.chunks_exact_mut(c)) {
+        for (ch, (y, &xv)) in y.iter_mut().zip(x).enumerate() {
+            let window = &x[ch.saturating_sub(before)..=(ch + after).min(c - 1)];
+            let sum: f32 = window.iter().map(|&v| v * v).sum();
+            *y = xv / (k + scale * sum).powf(beta);
         }
     }
 }
@@ -34,8 +34,8 @@ mod tests {
         // The blob stores α' = alpha · (2r+1) and n = 2r+1, so α'/n = alpha.
         let (channels, r, bias, alpha, beta) = (7usize, 2usize, 1.5f32, 0.3f32, 0.75f32);
         let x = random(3 * channels, 4);
-        let mut y = x.clone();
-        lrn(&mut y, channels, 2 * r + 1, bias, alpha * (2 * r + 1) as f32, beta);
+        let mut y = vec![0.0; x.len()];
+        lrn(&x, &mut y, channels, 2 * r + 1, bias, alpha * (2 * r + 1) as f32, beta);
         let mut want = vec![0.0; x.len()];
         for p in 0..3 {
             for c in 0..channels {

@@ -3,7 +3,9 @@
 //! post-op, and scatters the result back; kernels never see strides or arenas.
 //! Sliding-window kernels ask [`crate::window::Window`] which input cell each tap reads.
 //!
-//! Every kernel is tested against a naive loop in its own file.
+//! Every kernel is tested against a naive loop in its own file. The non-GEMM kernels split their
+//! output over the thread pool and finish each part (bias, activation, fp16 rounding) with
+//! [`rows`].
 
 pub mod conv;
 pub mod deconv;
@@ -15,6 +17,7 @@ pub mod lrn;
 pub mod pool;
 #[cfg(test)]
 mod proptests;
+pub mod rows;
 pub mod softmax;
 
 /// A dense HWC tensor shape.

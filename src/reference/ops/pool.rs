@@ -1,5 +1,6 @@
 //! Max and average pooling (ops 1, 2).
 
+use super::rows::{for_rows, Finish};
 use super::Shape;
 use crate::window::Window;
 
@@ -21,44 +22,107 @@ pub enum PoolKind {
     Average(AvgDivisor),
 }
 
-/// Pools each channel independently.
-pub fn pool2d(input: &[f32], in_shape: Shape, window: &Window, kind: PoolKind, out_shape: Shape, out: &mut [f32]) {
+/// Pools each channel independently, runs of output rows in parallel, each run finished
+/// (activation, fp16 rounding) as it is done. Each value is accumulated in the same order as
+/// the definition's loop — taps row by row, from 0 (average) or −∞ (max) — so the result does
+/// not depend on the split.
+pub fn pool2d(
+    input: &[f32],
+    in_shape: Shape,
+    window: &Window,
+    kind: PoolKind,
+    out_shape: Shape,
+    out: &mut [f32],
+    finish: &Finish,
+) {
     let c = in_shape.channels;
-    let [kh, kw] = window.kernel;
-    let mut acc = vec![0.0f32; c];
-    for oy in 0..out_shape.rows {
-        for ox in 0..out_shape.cols {
-            acc.fill(if kind == PoolKind::Max { f32::NEG_INFINITY } else { 0.0 });
-            let mut cells = 0usize;
-            for i in 0..kh {
-                let Some(iy) = window.source(0, oy, i, in_shape.rows) else { continue };
-                for j in 0..kw {
-                    let Some(ix) = window.source(1, ox, j, in_shape.cols) else { continue };
-                    cells += 1;
-                    let x = &input[(iy * in_shape.cols + ix) * c..][..c];
-                    match kind {
-                        PoolKind::Max => acc.iter_mut().zip(x).for_each(|(a, &v)| *a = a.max(v)),
-                        PoolKind::Average(_) => acc.iter_mut().zip(x).for_each(|(a, &v)| *a += v),
-                    }
-                }
-            }
-            let dst = &mut out[(oy * out_shape.cols + ox) * c..][..c];
+    let row_len = out_shape.cols * c;
+    let work = row_len * window.kernel[0] * window.kernel[1];
+    for_rows(out, row_len, work, c, finish, |rows, values| {
+        for (oy, row) in rows.zip(values.chunks_exact_mut(row_len)) {
             match kind {
-                // A window entirely in padding has no input cell; emit 0 rather than −∞.
-                PoolKind::Max if cells == 0 => dst.fill(0.0),
-                PoolKind::Max => dst.copy_from_slice(&acc),
-                PoolKind::Average(divisor) => {
-                    let n = match divisor {
-                        AvgDivisor::ValidCells => cells,
-                        AvgDivisor::PaddedWindow => {
-                            window.padded_extent(0, oy, in_shape.rows) * window.padded_extent(1, ox, in_shape.cols)
-                        }
-                    };
-                    let scale = if n == 0 { 0.0 } else { 1.0 / n as f32 };
-                    dst.iter_mut().zip(&acc).for_each(|(d, &a)| *d = a * scale);
-                }
+                PoolKind::Max => max_row(input, in_shape, window, oy, row),
+                PoolKind::Average(divisor) => average_row(input, in_shape, window, divisor, oy, row),
             }
         }
+    });
+}
+
+/// Channels pooled together with the partial results in registers (a whole number of vectors
+/// on every target; the remainder takes a loop over slices).
+const BLOCK: usize = 32;
+
+/// Folds the values of channels `[first, first + acc.len())` of every input cell output pixel
+/// `(oy, ox)`'s window covers into `acc` with `f`, cells row by row, padding skipped: the tap
+/// ranges come from [`Window::taps_inside`], so no tap is tested against the border. Inlined
+/// into each caller so that, with `acc` a fixed-size block, the sums stay in registers.
+#[inline(always)]
+fn fold_cells(
+    input: &[f32],
+    s: Shape,
+    window: &Window,
+    (oy, ox): (usize, usize),
+    first: usize,
+    acc: &mut [f32],
+    f: impl Fn(&mut f32, f32),
+) {
+    let (c, d, width) = (s.channels, window.dilation, acc.len());
+    let line_len = s.cols * c;
+    for i in window.taps_inside(0, oy, s.rows) {
+        // Inside taps read at position·stride + tap·dilation ≥ pad, so the subtractions hold.
+        let line = &input[(oy * window.stride[0] + i * d - window.pad[0]) * line_len..][..line_len];
+        for j in window.taps_inside(1, ox, s.cols) {
+            let x = &line[(ox * window.stride[1] + j * d - window.pad[1]) * c + first..][..width];
+            acc.iter_mut().zip(x).for_each(|(a, &v)| f(a, v));
+        }
+    }
+}
+
+/// One output row of max pooling: the maximum over the cells inside the input (padding never
+/// wins), starting from −∞; a window wholly in padding gives 0.
+fn max_row(input: &[f32], s: Shape, window: &Window, oy: usize, row: &mut [f32]) {
+    let c = s.channels;
+    let whole = c - c % BLOCK;
+    let empty = window.taps_inside(0, oy, s.rows).is_empty();
+    let max = |a: &mut f32, v: f32| *a = a.max(v);
+    for (ox, dst) in row.chunks_exact_mut(c).enumerate() {
+        if empty || window.taps_inside(1, ox, s.cols).is_empty() {
+            dst.fill(0.0);
+            continue;
+        }
+        for (b, dst) in dst[..whole].chunks_exact_mut(BLOCK).enumerate() {
+            let mut acc = [f32::NEG_INFINITY; BLOCK];
+            fold_cells(input, s, window, (oy, ox), b * BLOCK, &mut acc, max);
+            dst.copy_from_slice(&acc);
+        }
+        let rest = &mut dst[whole..];
+        rest.fill(f32::NEG_INFINITY);
+        fold_cells(input, s, window, (oy, ox), whole, rest, max);
+    }
+}
+
+/// One output row of average pooling: the sum over the cells inside the input, from 0, times
+/// 1/n with n by the divisor convention (0 when n is 0).
+fn average_row(input: &[f32], s: Shape, window: &Window, divisor: AvgDivisor, oy: usize, row: &mut [f32]) {
+    let c = s.channels;
+    let whole = c - c % BLOCK;
+    let rows_inside = window.taps_inside(0, oy, s.rows).len();
+    let add = |a: &mut f32, v: f32| *a += v;
+    for (ox, dst) in row.chunks_exact_mut(c).enumerate() {
+        let n = match divisor {
+            AvgDivisor::ValidCells => rows_inside * window.taps_inside(1, ox, s.cols).len(),
+            AvgDivisor::PaddedWindow => window.padded_extent(0, oy, s.rows) * window.padded_extent(1, ox, s.cols),
+        };
+        let scale = if n == 0 { 0.0 } else { 1.0 / n as f32 };
+        for (b, dst) in dst[..whole].chunks_exact_mut(BLOCK).enumerate() {
+            let mut acc = [0.0f32; BLOCK];
+            fold_cells(input, s, window, (oy, ox), b * BLOCK, &mut acc, add);
+            dst.iter_mut().zip(&acc).for_each(|(d, &a)| *d = a * scale);
+        }
+        let rest = &mut dst[whole..];
+        rest.fill(0.0);
+        fold_cells(input, s, window, (oy, ox), whole, rest, add);
+        rest.iter_mut().for_each(|a| *a *= scale);
     }
 }
 
@@ -117,7 +181,7 @@ mod tests {
                 );
                 let o = Shape::new(o.rows.min((7 + pad).div_ceil(stride)), o.cols.min((8 + pad).div_ceil(stride)), 3);
                 let mut out = vec![0.0; o.len()];
-                pool2d(&x, s, &win, kind, o, &mut out);
+                pool2d(&x, s, &win, kind, o, &mut out, &Finish::NONE);
                 assert_close(&out, &naive(&x, s, &win, kind, o), 1e-6, &format!("{kind:?} k{kernel} s{stride} p{pad}"));
             }
         }
@@ -130,8 +194,8 @@ mod tests {
         let win = Window { kernel: [3, 3], stride: [1, 1], pad: [1, 1], dilation: 1 };
         let mut tf = vec![0.0; 4];
         let mut caffe = vec![0.0; 4];
-        pool2d(&[1.0; 4], s, &win, PoolKind::Average(AvgDivisor::ValidCells), s, &mut tf);
-        pool2d(&[1.0; 4], s, &win, PoolKind::Average(AvgDivisor::PaddedWindow), s, &mut caffe);
+        pool2d(&[1.0; 4], s, &win, PoolKind::Average(AvgDivisor::ValidCells), s, &mut tf, &Finish::NONE);
+        pool2d(&[1.0; 4], s, &win, PoolKind::Average(AvgDivisor::PaddedWindow), s, &mut caffe, &Finish::NONE);
         assert_eq!(tf, vec![1.0; 4]);
         assert_eq!(caffe, vec![4.0 / 9.0; 4]);
     }

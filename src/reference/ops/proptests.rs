@@ -10,9 +10,10 @@
 
 use proptest::prelude::*;
 
-use super::elementwise::Activation;
+use super::elementwise::{Activation, Binary, Unary};
+use super::rows::Finish;
 use super::testing::{assert_close, random};
-use super::{conv, deconv, depthwise, pool, Shape};
+use super::{conv, deconv, depthwise, layout, lrn, pool, softmax, Shape};
 use crate::reference::kernels::Epilogue;
 use crate::window::{Axis, Padding, Window, WindowOp};
 
@@ -36,7 +37,16 @@ struct Case {
 }
 
 fn case(max_dilation: u32) -> impl Strategy<Value = Case> {
-    (1usize..=9, 1usize..=9, 1usize..=4, [1u32..=5, 1u32..=5], [1u32..=3, 1u32..=3], 1..=max_dilation).prop_flat_map(
+    case_with(max_dilation, 1usize..=4)
+}
+
+/// Few channels (1 to 4) or many (past the kernels' 32-channel blocks, with a remainder).
+fn channels() -> impl Strategy<Value = usize> {
+    prop_oneof![1usize..=4, 30usize..=70]
+}
+
+fn case_with(max_dilation: u32, channels: impl Strategy<Value = usize>) -> impl Strategy<Value = Case> {
+    (1usize..=9, 1usize..=9, channels, [1u32..=5, 1u32..=5], [1u32..=3, 1u32..=3], 1..=max_dilation).prop_flat_map(
         |(rows, cols, channels, kernel, stride, dilation)| {
             padding(kernel).prop_map(move |padding| Case {
                 input: Shape::new(rows, cols, channels),
@@ -176,18 +186,18 @@ proptest! {
     }
 
     #[test]
-    fn depthwise_convolution_matches_its_definition(c in case(3), multiplier in 1usize..=3, seed in 0u64..1000) {
+    fn depthwise_convolution_matches_its_definition(c in case_with(3, channels()), multiplier in 1usize..=3, seed in 0u64..1000) {
         let Some(([rows, cols], win)) = c.window(WindowOp::Convolution) else { return Ok(()) };
         let (s, o) = (c.input, Shape::new(rows, cols, c.input.channels * multiplier));
         let x = random(s.len(), seed);
         let w = random(win.kernel[0] * win.kernel[1] * o.channels, seed + 1);
         let mut out = vec![0.0; o.len()];
-        depthwise::depthwise_conv2d(&x, s, &w, &win, o, &mut out);
+        depthwise::depthwise_conv2d(&x, s, &w, &win, o, &mut out, &Finish::NONE);
         assert_close(&out, &naive_depthwise(&x, s, &w, &win, o), 1e-5, &format!("{c:?} M={multiplier}"));
     }
 
     #[test]
-    fn pooling_matches_its_definition(c in case(1), seed in 0u64..1000) {
+    fn pooling_matches_its_definition(c in case_with(1, channels()), seed in 0u64..1000) {
         let Some(([rows, cols], win)) = c.window(WindowOp::Pooling) else { return Ok(()) };
         let (s, o) = (c.input, Shape::new(rows, cols, c.input.channels));
         let x = random(s.len(), seed);
@@ -195,7 +205,7 @@ proptest! {
         let divisor = if caffe { pool::AvgDivisor::PaddedWindow } else { pool::AvgDivisor::ValidCells };
         for (kind, average) in [(pool::PoolKind::Max, None), (pool::PoolKind::Average(divisor), Some(caffe))] {
             let mut out = vec![0.0; o.len()];
-            pool::pool2d(&x, s, &win, kind, o, &mut out);
+            pool::pool2d(&x, s, &win, kind, o, &mut out, &Finish::NONE);
             assert_close(&out, &naive_pool(&x, s, &win, average, o), 1e-5, &format!("{c:?} {kind:?}"));
         }
     }
@@ -231,8 +241,147 @@ proptest! {
             }
         }
         let mut out = vec![0.0; o.len()];
-        deconv::deconv2d(&x, input, &taps, &win, o, &mut out);
+        deconv::deconv2d(&x, input, &taps, &win, o, &mut out, &Finish::NONE);
         let what = format!("{input:?} kernel {kernel:?} stride {stride:?} pad {pad:?} K={k}");
         assert_close(&out, &naive_transposed(&x, input, &w_fw, &win, o), 1e-5, &what);
+    }
+}
+
+/// Across-channel LRN by its definition in f64: `x / (k + α′/n · Σ x²)^β` over the window
+/// `[c − ⌊(n−1)/2⌋, c + ⌈(n−1)/2⌉]` clipped to the channels.
+fn naive_lrn(x: &[f32], c: usize, n: usize, [k, alpha, beta]: [f32; 3]) -> Vec<f32> {
+    let (before, after) = ((n - 1) / 2, n - 1 - (n - 1) / 2);
+    let mut out = Vec::with_capacity(x.len());
+    for p in x.chunks(c) {
+        for ch in 0..c {
+            let window = ch.saturating_sub(before)..=(ch + after).min(c - 1);
+            let sum: f64 = window.map(|d| f64::from(p[d]).powi(2)).sum();
+            let denominator = (f64::from(k) + f64::from(alpha) / n as f64 * sum).powf(f64::from(beta));
+            out.push((f64::from(p[ch]) / denominator) as f32);
+        }
+    }
+    out
+}
+
+/// Softmax of each pixel by its definition in f64.
+fn naive_softmax(x: &[f32], c: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(x.len());
+    for p in x.chunks(c) {
+        let sum: f64 = p.iter().map(|&v| f64::from(v).exp()).sum();
+        out.extend(p.iter().map(|&v| (f64::from(v).exp() / sum) as f32));
+    }
+    out
+}
+
+/// Runs `f` on a pool of `threads` threads: the kernels split their work by the pool's size.
+fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool").install(f)
+}
+
+/// Output shapes big enough for the kernels to split them over three threads.
+fn large() -> impl Strategy<Value = (Shape, usize)> {
+    (12usize..=40, 12usize..=40, channels(), 1usize..=3).prop_map(|(r, c, ch, m)| (Shape::new(r, c, ch), m))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    #[test]
+    fn lrn_matches_its_definition(pixels in 1usize..=6, c in channels(), n in 1usize..=7, seed in 0u64..1000) {
+        let x = random(pixels * c, seed);
+        let params = [1.0 + (seed % 3) as f32, 0.5 + (seed % 5) as f32 * 0.3, 0.75];
+        let mut y = vec![0.0; x.len()];
+        lrn::lrn(&x, &mut y, c, n, params[0], params[1], params[2]);
+        // f32 arithmetic against f64: the tolerance of the operator tests in this module.
+        assert_close(&y, &naive_lrn(&x, c, n, params), 1e-5, &format!("C={c} n={n}"));
+    }
+
+    #[test]
+    fn softmax_matches_its_definition(pixels in 1usize..=6, c in prop_oneof![1usize..=4, 30usize..=70, 1001usize..=1001], seed in 0u64..1000) {
+        let x: Vec<f32> = random(pixels * c, seed).iter().map(|v| v * 20.0).collect();
+        let mut y = x.clone();
+        softmax::softmax_channels(&mut y, c);
+        assert_close(&y, &naive_softmax(&x, c), 1e-5, &format!("C={c}"));
+    }
+
+    #[test]
+    fn elementwise_ops_compute_each_value_by_its_formula(len in 1usize..=200, seed in 0u64..1000) {
+        let (a, b) = (random(len, seed), random(len, seed + 1));
+        let unary: [(Unary, UnaryFormula); 5] = [
+            (Unary::Sigmoid, |x| 1.0 / (1.0 + (-x).exp())),
+            (Unary::Tanh, f32::tanh),
+            (Unary::Square, |x| x * x),
+            (Unary::Rsqrt, |x| 1.0 / x.sqrt()),
+            (Unary::Identity, |x| x),
+        ];
+        for (op, f) in unary {
+            let mut y = a.clone();
+            op.apply(&mut y);
+            let want: Vec<f32> = a.iter().map(|&x| f(x)).collect();
+            // Same formula, so the same bits (NaN for the rsqrt of a negative, compared as bits).
+            prop_assert_eq!(bits(&y), bits(&want), "{:?}", op);
+        }
+        let binary: [(Binary, BinaryFormula); 3] = [(Binary::Sum, |x, y| x + y), (Binary::Prod, |x, y| x * y), (Binary::Max, f32::max)];
+        for (op, f) in binary {
+            let mut y = a.clone();
+            op.apply(&mut y, &b);
+            let want: Vec<f32> = a.iter().zip(&b).map(|(&x, &y)| f(x, y)).collect();
+            prop_assert_eq!(bits(&y), bits(&want), "{:?}", op);
+        }
+    }
+
+    #[test]
+    fn layout_ops_move_each_value_where_the_formulas_say(rows in 1usize..=9, cols in 1usize..=9, c in channels(), seed in 0u64..1000) {
+        let s = Shape::new(rows, cols, c);
+        let x = random(s.len(), seed);
+        let mut planes = vec![0.0; s.len()];
+        layout::to_plane_major(&x, s, &mut planes, &Finish::NONE);
+        let mut sums = vec![0.0; s.pixels()];
+        layout::sum_channels(&x, c, &mut sums, &Finish::NONE);
+        for y in 0..rows {
+            for xx in 0..cols {
+                let p = y * cols + xx;
+                for ch in 0..c {
+                    prop_assert_eq!(planes[ch * rows * cols + p], x[p * c + ch]);
+                }
+                let sum: f32 = x[p * c..(p + 1) * c].iter().sum();
+                prop_assert_eq!(sums[p], sum);
+            }
+        }
+    }
+}
+
+type UnaryFormula = fn(f32) -> f32;
+type BinaryFormula = fn(f32, f32) -> f32;
+
+fn bits(values: &[f32]) -> Vec<u32> {
+    values.iter().map(|v| v.to_bits()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20))]
+
+    /// Splitting a stage over threads changes no value: three threads against one, with bias,
+    /// activation and fp16 rounding finishing each part.
+    #[test]
+    fn windowed_kernels_give_the_same_bits_on_any_number_of_threads((s, multiplier) in large(), seed in 0u64..1000) {
+        let win = Window { kernel: [3, 3], stride: [1 + (seed % 2) as usize; 2], pad: [1, 1], dilation: 1 };
+        let o = |channels| Shape::new((s.rows - 1) / win.stride[0] + 1, (s.cols - 1) / win.stride[1] + 1, channels);
+        let x = random(s.len(), seed);
+        let k = s.channels * multiplier;
+        let (w, bias) = (random(9 * k, seed + 1), random(k, seed + 2));
+        let finish = Finish { bias: Some(&bias), activation: Activation::Relu, round_fp16: true };
+        let plain = Finish { bias: None, ..finish };
+        let run = |threads| on_threads(threads, || {
+            let mut pooled = vec![0.0; o(s.channels).len()];
+            pool::pool2d(&x, s, &win, pool::PoolKind::Max, o(s.channels), &mut pooled, &plain);
+            let mut averaged = vec![0.0; o(s.channels).len()];
+            let average = pool::PoolKind::Average(pool::AvgDivisor::PaddedWindow);
+            pool::pool2d(&x, s, &win, average, o(s.channels), &mut averaged, &plain);
+            let mut depthwise = vec![0.0; o(k).len()];
+            depthwise::depthwise_conv2d(&x, s, &w, &win, o(k), &mut depthwise, &finish);
+            [pooled, averaged, depthwise].map(|v| bits(&v))
+        });
+        prop_assert_eq!(run(3), run(1));
     }
 }
