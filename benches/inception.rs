@@ -10,11 +10,15 @@
 //! `NCS_BENCH_ROUNDS` (default 2) rounds, `NCS_PEERS_PYTHON` to use another Python. Prints each
 //! round's medians and ratios, the median over rounds, and the per-stage profile.
 
+#[path = "common/cpu_time.rs"]
+mod cpu_time;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cpu_time::cpu_time;
 use ncs::blob;
 use ncs::graph::networks::inception_v3::{inception_v3, inception_v3_input, INPUT_SIZE};
 use ncs::graph::GraphStats;
@@ -39,21 +43,24 @@ fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
-/// Median wall time in ms of `runs` inferences after 3 warm-up ones, and the summed stage times.
-fn time_ncs(exec: &mut Executor, input: &[f32], runs: usize) -> (f64, Vec<Duration>) {
+/// Median wall and CPU (all threads) ms of `runs` inferences after 3 warm-up ones, and the
+/// summed stage times.
+fn time_ncs(exec: &mut Executor, input: &[f32], runs: usize) -> (f64, f64, Vec<Duration>) {
     for _ in 0..3 {
         exec.run(input).expect("run");
     }
     let mut totals = Vec::with_capacity(runs);
+    let mut cpu = Vec::with_capacity(runs);
     let mut stages = Vec::new();
     for _ in 0..runs {
-        let t = Instant::now();
+        let (t, busy) = (Instant::now(), cpu_time());
         let result = exec.run(input).expect("run");
         totals.push(t.elapsed().as_secs_f64() * 1e3);
+        cpu.push(cpu_time().saturating_sub(busy).as_secs_f64() * 1e3);
         stages.resize(result.stage_times.len(), Duration::ZERO);
         stages.iter_mut().zip(&result.stage_times).for_each(|(a, b)| *a += *b);
     }
-    (median(totals), stages)
+    (median(totals), median(cpu), stages)
 }
 
 /// The peers' process: asked for N runs, it answers with TensorFlow's and ONNX Runtime's medians.
@@ -99,8 +106,8 @@ impl Peers {
         Ok((Peers { child, stdin, stdout }, line["ready ".len()..].trim().to_string()))
     }
 
-    /// TensorFlow's and (when installed) ONNX Runtime's median ms over `runs` runs.
-    fn measure(&mut self, runs: usize) -> Option<(f64, Option<f64>)> {
+    /// TensorFlow's and (when installed) ONNX Runtime's median wall and CPU ms over `runs` runs.
+    fn measure(&mut self, runs: usize) -> Option<[Option<f64>; 4]> {
         writeln!(self.stdin, "{runs}").ok()?;
         self.stdin.flush().ok()?;
         let mut line = String::new();
@@ -110,7 +117,8 @@ impl Peers {
             words.position(|w| w == name)?;
             words.next()?.parse::<f64>().ok()
         };
-        Some((field("tf_median_ms")?, field("ort_median_ms")))
+        field("tf_median_ms")?;
+        Some(["tf_median_ms", "ort_median_ms", "tf_cpu_ms", "ort_cpu_ms"].map(field))
     }
 }
 
@@ -119,6 +127,14 @@ impl Drop for Peers {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The 1-minute load average (/proc/loadavg), "?" where it cannot be read.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| Some(l.split_whitespace().next()?.to_string()))
+        .unwrap_or("?".into())
 }
 
 /// Peak RSS in MiB of `ncs run` on the Inception V3 blob, through GNU time (`None` without it).
@@ -155,7 +171,7 @@ fn small_graphs(runs: usize) {
         let mut exec = Executor::new(&parsed, Precision::Fp16).expect("plan");
         let [h, w, c] = exec.input_shape();
         let input = vec![0.5f32; (h * w * c) as usize];
-        let (ms, _) = time_ncs(&mut exec, &input, runs);
+        let (ms, _, _) = time_ncs(&mut exec, &input, runs);
         let macs = GraphStats::of(&parsed).macs;
         println!("  {name:24} {ms:9.3} ms  {:6.1} GFLOP/s", 2.0 * macs as f64 / 1e9 / (ms / 1e3));
     }
@@ -193,36 +209,41 @@ fn main() {
         }
     };
 
-    let mut rows: Vec<[Option<f64>; 4]> = Vec::new();
+    let mut rows: Vec<[Option<f64>; 7]> = Vec::new();
     let mut profile = Vec::new();
     for round in 1..=rounds {
-        let (ms16, stages) = time_ncs(&mut fp16, &input, runs);
-        let (ms32, _) = time_ncs(&mut fp32, &input, runs);
+        let (ms16, cpu16, stages) = time_ncs(&mut fp16, &input, runs);
+        let (ms32, _, _) = time_ncs(&mut fp32, &input, runs);
         profile = stages;
-        let (tf, ort) = match peers.as_mut().and_then(|p| p.measure(runs)) {
-            Some((tf, ort)) => (Some(tf), ort),
-            None => (None, None),
-        };
+        let [tf, ort, tf_cpu, ort_cpu] = peers.as_mut().and_then(|p| p.measure(runs)).unwrap_or([None; 4]);
         let ratio = |ours: f64, theirs: Option<f64>| theirs.map_or("-".into(), |t| format!("{:.2}", ours / t));
+        let ms = |v: Option<f64>| v.map_or("-".into(), |t| format!("{t:.1} ms"));
         println!(
             "round {round}: ncs fp16 {ms16:.1} ms ({:.0} GFLOP/s), ncs fp32 {ms32:.1} ms, TF {}, ORT {}; \
              fp16/TF {}, fp16/ORT {}",
             gflop / (ms16 / 1e3),
-            tf.map_or("-".into(), |t| format!("{t:.1} ms")),
-            ort.map_or("-".into(), |t| format!("{t:.1} ms")),
+            ms(tf),
+            ms(ort),
             ratio(ms16, tf),
             ratio(ms16, ort),
         );
-        rows.push([Some(ms16), Some(ms32), tf, ort]);
+        println!(
+            "         CPU time per inference (all threads): ncs fp16 {cpu16:.1} ms, TF {}, ORT {}; fp16/TF {}, fp16/ORT {}",
+            ms(tf_cpu),
+            ms(ort_cpu),
+            ratio(cpu16, tf_cpu),
+            ratio(cpu16, ort_cpu),
+        );
+        rows.push([Some(ms16), Some(ms32), tf, ort, Some(cpu16), tf_cpu, ort_cpu]);
     }
     drop(peers);
     let column = |i: usize| {
         let values: Vec<f64> = rows.iter().filter_map(|r| r[i]).collect();
         (!values.is_empty()).then(|| median(values))
     };
-    let [ms16, ms32, tf, ort] = [0, 1, 2, 3].map(column);
-    let (ms16, ms32) = (ms16.expect("measured"), ms32.expect("measured"));
-    println!("\nmedian over {rounds} rounds of {runs}-run medians:");
+    let [ms16, ms32, tf, ort, cpu16, tf_cpu, ort_cpu] = [0, 1, 2, 3, 4, 5, 6].map(column);
+    let (ms16, ms32, cpu16) = (ms16.expect("measured"), ms32.expect("measured"), cpu16.expect("measured"));
+    println!("\nmedian over {rounds} rounds of {runs}-run medians (load average now {}):", load_average());
     println!("  ncs fp16 {ms16:.1} ms ({:.0} GFLOP/s), ncs fp32 {ms32:.1} ms", gflop / (ms16 / 1e3));
     match tf {
         Some(tf) => println!("  TensorFlow {tf:.1} ms: ncs fp16 / TF = {:.2} (target <= 0.80)", ms16 / tf),
@@ -232,6 +253,14 @@ fn main() {
         Some(ort) => println!("  ONNX Runtime {ort:.1} ms: ncs fp16 / ORT = {:.2} (target <= 1.00)", ms16 / ort),
         None => println!("  ONNX Runtime: not measured"),
     }
+    let cpu_ratio =
+        |theirs: Option<f64>| theirs.map_or("-".into(), |t| format!("{t:.1} ms (ncs/them {:.2})", cpu16 / t));
+    println!(
+        "  CPU time per inference: ncs fp16 {cpu16:.1} ms, TF {}, ORT {} (ORT's threads spin while waiting)",
+        cpu_ratio(tf_cpu),
+        cpu_ratio(ort_cpu)
+    );
+    println!("  packed convolution weights: {:.1} MiB", fp16.packed_weight_bytes() as f64 / (1 << 20) as f64);
 
     match ncs_run_peak_rss(&work) {
         Some(mib) => println!("\npeak RSS of `ncs run` on Inception V3: {mib:.1} MiB (target <= {RSS_TARGET_MIB} MiB)"),

@@ -6,8 +6,8 @@ TensorFlow runs it as a tf.function with the weights captured as constants. ONNX
 same function converted by tf2onnx (cached at the path given as the first argument, since the
 conversion takes about a minute), with 2 intra-op threads. The process stays up so the Rust side
 can interleave rounds with its own: it prints one `ready ...` line, then answers every line `N`
-read from stdin with `tf_median_ms <ms> ort_median_ms <ms>` (medians of N runs each, after
-warm-up), and exits at end of input. Without TensorFlow it prints one `skip <reason>` line and
+read from stdin with `tf_median_ms <ms> tf_cpu_ms <ms> ort_median_ms <ms> ort_cpu_ms <ms>`
+(medians of N runs each after warm-up, wall and process CPU time), and exits at end of input. Without TensorFlow it prints one `skip <reason>` line and
 exits 0; without ONNX Runtime or tf2onnx it measures TensorFlow alone (no `ort_median_ms`).
 
     sh benches/peers_setup.sh     # or: pip install tensorflow-cpu onnxruntime tf2onnx numpy
@@ -74,14 +74,16 @@ if ort is not None:
 
 
 def median_ms(fn, runs):
+    """Median wall and CPU (the process's, all threads) ms of `runs` calls after 3 warm-up ones."""
     for _ in range(3):
         fn()
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
         times.append((time.perf_counter() - t) * 1e3)
-    return float(np.median(times))
+        cpu.append((time.process_time() - c) * 1e3)
+    return float(np.median(times)), float(np.median(cpu))
 
 
 about = f"ready tf_version {tf.__version__}"
@@ -93,8 +95,9 @@ else:
 print(about, flush=True)
 for line in sys.stdin:
     runs = int(line)
-    tf_ms = median_ms(lambda: forward(x_tf).numpy(), runs)
-    answer = f"tf_median_ms {tf_ms:.3f}"
+    tf_ms, tf_cpu = median_ms(lambda: forward(x_tf).numpy(), runs)
+    answer = f"tf_median_ms {tf_ms:.3f} tf_cpu_ms {tf_cpu:.3f}"
     if session is not None:
-        answer += f" ort_median_ms {median_ms(lambda: session.run(None, feed), runs):.3f}"
+        ort_ms, ort_cpu = median_ms(lambda: session.run(None, feed), runs)
+        answer += f" ort_median_ms {ort_ms:.3f} ort_cpu_ms {ort_cpu:.3f}"
     print(answer, flush=True)

@@ -106,6 +106,41 @@ impl Arenas {
         }
     }
 
+    /// A dense input view's values and the span an output view covers (from its element
+    /// (0, 0, 0) to its last), borrowed together; None when the two spans overlap or the output
+    /// is in the blob arena.
+    pub fn input_and_output(&mut self, input: &View, output: &View) -> Option<(&[f32], &mut [f32])> {
+        let (read, write) = (input.offset..input.offset + input.len(), output.offset..output.end());
+        if output.arena == Arena::Blob || read.end > self.len(input.arena) || write.end > self.len(output.arena) {
+            return None;
+        }
+        if input.arena != output.arena {
+            let Arenas { input: net_in, output: net_out, work, blob } = self;
+            let mut slots: [Option<&mut [f32]>; 3] = [Some(net_in), Some(net_out), Some(work)];
+            let slot = |arena: Arena| match arena {
+                Arena::Input => 0,
+                Arena::Output => 1,
+                _ => 2,
+            };
+            let dst = slots[slot(output.arena)].take()?;
+            let src: &[f32] = match input.arena {
+                Arena::Blob => blob,
+                other => slots[slot(other)].take()?,
+            };
+            return Some((&src[read], &mut dst[write]));
+        }
+        let buffer = self.slice_mut(output.arena);
+        if read.end <= write.start {
+            let (low, high) = buffer.split_at_mut(write.start);
+            Some((&low[read], &mut high[..write.end - write.start]))
+        } else if write.end <= read.start {
+            let (low, high) = buffer.split_at_mut(read.start);
+            Some((&high[..read.end - read.start], &mut low[write]))
+        } else {
+            None
+        }
+    }
+
     /// Copies a view out as a dense HWC buffer (rows, columns, channels).
     pub fn gather(&self, view: &View, out: &mut Vec<f32>) {
         out.clear();
@@ -173,5 +208,28 @@ mod tests {
         arenas.gather(&view, &mut back);
         assert_eq!(back, values);
         assert_eq!(view.end(), 1 + 4 + 8 + 1 + 1);
+    }
+
+    #[test]
+    fn input_and_output_are_lent_together_only_when_apart() {
+        let mut arenas = Arenas::new(4, 0, 64, vec![7.0; 8]);
+        arenas.work.iter_mut().enumerate().for_each(|(i, v)| *v = i as f32);
+        let dense =
+            |arena, offset, n| View { arena, offset, dims: Dims::new(1, 1, n), strides: [n as usize, n as usize, 1] };
+        // Input at work[0..8), output at work[10..14): apart, either order.
+        let (input, output) = arenas.input_and_output(&dense(Arena::Work, 0, 8), &dense(Arena::Work, 10, 4)).unwrap();
+        assert_eq!(input, &[0., 1., 2., 3., 4., 5., 6., 7.]);
+        output.copy_from_slice(&[-1.0; 4]);
+        let (input, output) = arenas.input_and_output(&dense(Arena::Work, 10, 4), &dense(Arena::Work, 2, 2)).unwrap();
+        assert_eq!((input, &output[..]), (&[-1.0; 4][..], &[2.0, 3.0][..]));
+        // Overlapping spans, or an output in the blob, are refused.
+        assert!(arenas.input_and_output(&dense(Arena::Work, 0, 8), &dense(Arena::Work, 7, 2)).is_none());
+        assert!(arenas.input_and_output(&dense(Arena::Work, 0, 8), &dense(Arena::Blob, 0, 2)).is_none());
+        // Different arenas: the blob as input, the network input as output.
+        let (input, output) = arenas.input_and_output(&dense(Arena::Blob, 4, 4), &dense(Arena::Input, 0, 4)).unwrap();
+        output.copy_from_slice(input);
+        assert_eq!(arenas.input, vec![7.0; 4]);
+        // Past an arena's end: refused.
+        assert!(arenas.input_and_output(&dense(Arena::Blob, 6, 4), &dense(Arena::Work, 0, 4)).is_none());
     }
 }

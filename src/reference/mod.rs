@@ -9,9 +9,10 @@
 //! stores without rounding. Weights are fp16 in the blob either way.
 //! Where the firmware's semantics are unknown, the choices are listed in [`semantics`].
 //!
-//! Speed: convolution and fully-connected weights are packed once, when the executor is built,
-//! into the panel layout of the CPU's micro-kernels ([`kernels`]); those stages then store
-//! their results with bias, activation and fp16 rounding fused into the product.
+//! Speed: convolution weights are packed once, when the executor is built, into the panel
+//! layout of the CPU's micro-kernels ([`kernels`]); convolutions then store their results with
+//! bias, activation and fp16 rounding fused into the product, straight into the arena when the
+//! output view allows.
 
 pub mod arena;
 pub mod kernels;
@@ -28,7 +29,7 @@ use crate::error::{Error, Result};
 use arena::{Arenas, View};
 use kernels::{Epilogue, PackedB};
 pub use limits::Limits;
-use ops::elementwise::{self, bias_activation, Activation};
+use ops::elementwise;
 use ops::rows::{self, Finish};
 use ops::{conv, deconv, depthwise, fc, layout, lrn, pool, softmax};
 use plan::{ArenaSizes, Kernel, Step};
@@ -168,13 +169,25 @@ impl Executor {
         (values * std::mem::size_of::<f32>() + plan + packed + kernels::scratch_bytes()) as u64
     }
 
+    /// Heap bytes of the convolution weights packed for the kernels (what packing costs in
+    /// memory, beside the blob's own copy of the weights).
+    pub fn packed_weight_bytes(&self) -> u64 {
+        self.steps.iter().filter_map(|s| s.packed.as_ref()).map(|p| p.heap_bytes() as u64).sum()
+    }
+
     /// Runs one inference on a dense HWC input of [`Executor::input_shape`].
     pub fn run(&mut self, input: &[f32]) -> Result<Inference> {
-        self.run_observed(input, &mut |_| {})
+        self.execute(input, None)
     }
 
     /// Runs one inference, showing each stage's stored output to `observer` as it is produced.
     pub fn run_observed(&mut self, input: &[f32], observer: &mut dyn FnMut(StageOutput<'_>)) -> Result<Inference> {
+        self.execute(input, Some(observer))
+    }
+
+    /// One inference; stages the kernels wrote straight into the arena are read back only for
+    /// an observer.
+    fn execute(&mut self, input: &[f32], mut observer: Option<&mut dyn FnMut(StageOutput<'_>)>) -> Result<Inference> {
         if input.len() != self.input_view.len() {
             return Err(Error::Input {
                 path: None,
@@ -191,12 +204,19 @@ impl Executor {
         let mut stage_times = Vec::with_capacity(self.steps.len());
         for step in &self.steps {
             let started = Instant::now();
-            let finished = run_step(step, &self.arenas, &mut self.scratch, round);
-            if round && !finished {
-                crate::fp16::round(&mut self.scratch.output);
+            let in_place = conv_in_place(step, &mut self.arenas, round);
+            if !in_place {
+                let finished = run_step(step, &self.arenas, &mut self.scratch, round);
+                if round && !finished {
+                    crate::fp16::round(&mut self.scratch.output);
+                }
+                self.arenas.scatter(&step.output, &self.scratch.output, false);
             }
-            self.arenas.scatter(&step.output, &self.scratch.output, false);
             stage_times.push(started.elapsed());
+            let Some(observer) = observer.as_mut() else { continue };
+            if in_place {
+                self.arenas.gather(&step.output, &mut self.scratch.output);
+            }
             observer(StageOutput {
                 index: step.index,
                 name: &step.name,
@@ -208,8 +228,8 @@ impl Executor {
     }
 }
 
-/// Packs a convolution's or fully-connected layer's weights for the kernels, with the bias
-/// when it is one value per output column (always for convolutions).
+/// Packs a convolution's weights and bias for the kernels (a fully-connected layer reads its
+/// weights in place: each is used once per inference).
 fn pack_weights(step: &Step, blob: &[f32]) -> Option<PackedB> {
     let bias = step.bias.as_ref().map(|r| &blob[r.clone()]);
     match &step.kernel {
@@ -217,12 +237,31 @@ fn pack_weights(step: &Step, blob: &[f32]) -> Option<PackedB> {
             let taps = window.kernel[0] * window.kernel[1] * step.in_shape.channels;
             Some(conv::pack(&blob[weights.clone()], taps, step.out_shape.channels, bias))
         }
-        Kernel::FullyConnected { weights, outputs } => {
-            let bias = bias.filter(|_| step.out_shape.channels == *outputs);
-            Some(fc::pack(&blob[weights.clone()], step.in_shape.len(), *outputs, bias))
-        }
         _ => None,
     }
+}
+
+/// Runs a convolution whose input is dense and whose output view can take the product's rows
+/// (channels contiguous, pixels and rows not overlapping, apart from the input) straight into
+/// the arena, the epilogue storing each tile where the record says: no scratch buffer, no
+/// scatter. Returns false, having done nothing, for any other step.
+fn conv_in_place(step: &Step, arenas: &mut Arenas, round: bool) -> bool {
+    let (Kernel::Conv { window, .. }, Some(packed)) = (&step.kernel, &step.packed) else { return false };
+    if !step.input.is_dense() || step.out_shape.is_empty() {
+        return false;
+    }
+    let (out, n) = (&step.output, step.out_shape.channels);
+    let [sx, sy, sz] = out.strides;
+    let (cols, rows) = (step.out_shape.cols, step.out_shape.rows);
+    let separate = sz == 1 && (cols == 1 || sx >= n) && (rows == 1 || sy >= (cols - 1) * sx + n);
+    if !separate {
+        return false;
+    }
+    let Some((input, output)) = arenas.input_and_output(&step.input, out) else { return false };
+    let epilogue = Epilogue { activation: step.activation, round_fp16: round };
+    let target = kernels::Output { data: output, offset: 0, cols, pixel_stride: sx, row_stride: sy };
+    conv::conv2d_into(input, step.in_shape, packed, window, step.out_shape, target, epilogue);
+    true
 }
 
 /// Gathers a step's operands and computes into `scratch.output`, with bias and activation. A
@@ -245,25 +284,14 @@ fn run_step(step: &Step, arenas: &Arenas, scratch: &mut Scratch, round: bool) ->
     let blob = &arenas.blob;
     let (in_shape, out_shape) = (step.in_shape, step.out_shape);
     let channels = out_shape.channels;
-    if let Some(packed) = &step.packed {
-        // The product overwrites every value, so the buffer needs no zeroing. The bias is in
-        // the packed weights unless it is not one per output column (checked at packing).
+    if let (Kernel::Conv { window, .. }, Some(packed)) = (&step.kernel, &step.packed) {
+        // The product overwrites every value, so the buffer needs no zeroing; the bias (one
+        // per output channel) was packed with the weights.
         output.reserve_exact(out_shape.len().saturating_sub(output.len()));
         output.resize(out_shape.len(), 0.0);
-        let fused = step.bias.is_none() || packed.bias().is_some();
-        let epilogue = match fused {
-            true => Epilogue { activation: step.activation, round_fp16: round },
-            false => Epilogue { activation: Activation::None, round_fp16: false },
-        };
-        match &step.kernel {
-            Kernel::Conv { window, .. } => conv::conv2d(input, in_shape, packed, window, out_shape, output, epilogue),
-            _ => fc::fully_connected(input, packed, output, epilogue),
-        }
-        if !fused {
-            let bias = step.bias.as_ref().map(|r| &blob[r.clone()]);
-            bias_activation(output, channels, bias, step.activation);
-        }
-        return fused;
+        let epilogue = Epilogue { activation: step.activation, round_fp16: round };
+        conv::conv2d(input, in_shape, packed, window, out_shape, output, epilogue);
+        return true;
     }
     // Every kernel below writes every value, so the buffer is only sized, not cleared.
     output.reserve_exact(out_shape.len().saturating_sub(output.len()));
@@ -272,8 +300,10 @@ fn run_step(step: &Step, arenas: &Arenas, scratch: &mut Scratch, round: bool) ->
         Finish { bias: step.bias.as_ref().map(|r| &blob[r.clone()]), activation: step.activation, round_fp16: round };
     let f = &finish;
     match &step.kernel {
-        Kernel::Conv { .. } | Kernel::FullyConnected { .. } => {
-            unreachable!("stage {}: weights are packed at load", step.index)
+        Kernel::Conv { .. } => unreachable!("stage {}: weights are packed at load", step.index),
+        Kernel::FullyConnected { weights } => {
+            fc::fully_connected(input, &blob[weights.clone()], output);
+            f.apply(output, channels);
         }
         Kernel::Depthwise { weights, window } => {
             depthwise::depthwise_conv2d(input, in_shape, &blob[weights.clone()], window, out_shape, output, f)

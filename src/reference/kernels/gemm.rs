@@ -11,8 +11,12 @@ use super::job::{Clamp, Finish, Segment, TileJob, MAX_MR, MAX_NR};
 use super::{micro, Isa, PackedB};
 use crate::reference::ops::elementwise::{bias_activation, Activation};
 
-/// Reduction values per block: a block of one B panel (KC × nr) stays in L1 across the row tiles.
-const KC: usize = 256;
+/// Reduction values per block. Measured per busy core on Inception V3's convolutions (AVX-512,
+/// Zen 4, `cargo bench --bench gemm`, 2026-12-01): KC 128 → 84–86 GFLOP/s, 256 → 87, 384 → 90,
+/// 512 → 90–91, 1024 → 92–93. The B block (KC × nr, 64 KiB here) streams from L2 well enough;
+/// longer blocks mean fewer passes over C and fewer segment tables. 512 keeps those tables small
+/// (`scratch_bytes`).
+const KC: usize = 512;
 /// Row tiles per work item: the item's left-hand block (≈ 16·mr rows × KC) stays in L2.
 const ROW_TILES: usize = 16;
 /// Below this many multiply-adds a product runs on the calling thread.
@@ -98,13 +102,29 @@ struct Source<'a> {
 }
 
 impl Source<'_> {
-    /// Pointer to `len` values of row `p`, tap `t`, from channel `c0` (checked by `check`).
-    fn run(&self, p: usize, t: usize, c0: usize) -> *const f32 {
-        let Some(g) = self.conv else { return self.data[p * self.stride + c0..].as_ptr() };
-        let (oy, ox) = (p / g.output[1], p % g.output[1]);
-        let (i, j) = (t / g.kernel[1], t % g.kernel[1]);
-        let iy = (oy * g.stride[0] + i * g.dilation).checked_sub(g.pad[0]).filter(|&y| y < g.input[0]);
-        let ix = (ox * g.stride[1] + j * g.dilation).checked_sub(g.pad[1]).filter(|&x| x < g.input[1]);
+    /// Row p's output position `[row, column]` (a matrix row is `[p, 0]`): one division per
+    /// tile row, so the per-tap pointers below need none.
+    fn position(&self, p: usize) -> [usize; 2] {
+        match self.conv {
+            Some(g) => [p / g.output[1], p % g.output[1]],
+            None => [p, 0],
+        }
+    }
+
+    /// Tap t as `[kernel row, kernel column]`.
+    fn tap(&self, t: usize) -> [usize; 2] {
+        match self.conv {
+            Some(g) => [t / g.kernel[1], t % g.kernel[1]],
+            None => [0, 0],
+        }
+    }
+
+    /// Pointer to `len` values of the row at `position`, tap `tap`, from channel `c0` (the
+    /// slice index checks the start; `gemm` checked that a whole tap's channels follow it).
+    fn run(&self, position: [usize; 2], tap: [usize; 2], c0: usize) -> *const f32 {
+        let Some(g) = self.conv else { return self.data[position[0] * self.stride + c0..].as_ptr() };
+        let iy = (position[0] * g.stride[0] + tap[0] * g.dilation).checked_sub(g.pad[0]).filter(|&y| y < g.input[0]);
+        let ix = (position[1] * g.stride[1] + tap[1] * g.dilation).checked_sub(g.pad[1]).filter(|&x| x < g.input[1]);
         match (iy, ix) {
             (Some(y), Some(x)) => self.data[(y * g.input[1] + x) * self.channels + c0..].as_ptr(),
             _ => ZEROS.as_ptr(),
@@ -265,10 +285,15 @@ fn run_item(
             segments.reserve_exact(rows.len().div_ceil(mr) * block.taps);
             for r0 in rows.clone().step_by(mr) {
                 let valid = mr.min(rows.end - r0);
+                let mut positions = [[0; 2]; MAX_MR];
+                for (r, position) in positions.iter_mut().enumerate().take(mr) {
+                    *position = source.position(r0 + r.min(valid - 1));
+                }
                 for t in block.first_tap..block.first_tap + block.taps {
+                    let tap = source.tap(t);
                     let mut seg = Segment { len: block.len, rows: [std::ptr::null(); MAX_MR] };
-                    for r in 0..mr {
-                        seg.rows[r] = source.run(r0 + r.min(valid - 1), t, block.c0);
+                    for (row, &position) in seg.rows.iter_mut().zip(&positions).take(mr) {
+                        *row = source.run(position, tap, block.c0);
                     }
                     segments.push(seg);
                 }
@@ -333,34 +358,5 @@ fn store_tile(isa: Isa, mut job: TileJob<'_>, rows: usize, cols: usize) {
     for (r, row) in tile.chunks_exact(nr).take(rows).enumerate() {
         // SAFETY: real[r] points at this item's `cols` writable values of row r.
         unsafe { std::slice::from_raw_parts_mut(real[r], cols) }.copy_from_slice(&row[..cols]);
-    }
-}
-
-/// `out = act(x · b + bias)` for one row x (a fully-connected layer), over both cores; `out`
-/// is dense, n values.
-///
-/// # Panics
-/// If `x` is not k long or `out` not n long.
-pub fn gemv(x: &[f32], b: &PackedB, out: &mut [f32], epilogue: Epilogue) {
-    let isa = b.isa();
-    assert!(isa.is_supported(), "gemv: this CPU cannot run {isa} kernels");
-    assert_eq!(x.len(), b.k(), "gemv: x length differs from k");
-    assert_eq!(out.len(), b.n(), "gemv: out length differs from n");
-    let nr = b.nr();
-    let panel = |(j, dst): (usize, &mut [f32])| {
-        let mut tile = [0.0f32; MAX_NR];
-        // SAFETY: x has k values, the panel k·nr, the tile nr ≤ MAX_NR.
-        unsafe { micro::dot_panel(isa, b.k(), x.as_ptr(), b.panel(j).as_ptr(), tile.as_mut_ptr()) };
-        let width = dst.len();
-        dst.copy_from_slice(&tile[..width]);
-    };
-    if x.len() * out.len() < PARALLEL_MACS {
-        out.chunks_mut(nr).enumerate().for_each(panel);
-    } else {
-        out.par_chunks_mut(nr).enumerate().for_each(panel);
-    }
-    bias_activation(out, b.n(), b.bias(), epilogue.activation);
-    if epilogue.round_fp16 {
-        crate::fp16::round(out);
     }
 }

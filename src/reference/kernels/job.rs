@@ -1,5 +1,5 @@
 //! What the driver hands a micro-kernel: raw pointers, prepared by safe code that has checked
-//! every one of them against its slice. The contract each ISA's `tile` and `dot_panel` rely on
+//! every one of them against its slice. The contract each ISA's `tile` relies on
 //! is written here once.
 
 /// Most rows any micro-kernel's tile has.

@@ -23,24 +23,3 @@ pub(crate) unsafe fn tile(isa: Isa, job: &TileJob) {
         }
     }
 }
-
-/// Runs `isa`'s one-row kernel: `out[0..nr] = Σ_k x[k] · panel[k][0..nr]`.
-///
-/// # Safety
-/// `isa` is supported by this CPU; `x` has k readable values, `panel` k·nr, `out` nr writable.
-pub(crate) unsafe fn dot_panel(isa: Isa, k: usize, x: *const f32, panel: *const f32, out: *mut f32) {
-    // SAFETY: forwarded from the caller, as in `tile`.
-    unsafe {
-        match isa {
-            #[cfg(all(target_arch = "x86_64", ncs_avx512))]
-            Isa::Avx512 => super::avx512::dot_panel(k, x, panel, out),
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => super::avx2::dot_panel(k, x, panel, out),
-            #[cfg(target_arch = "aarch64")]
-            Isa::Neon => super::neon::dot_panel(k, x, panel, out),
-            Isa::Portable => super::portable::dot_panel(k, x, panel, out),
-            #[allow(unreachable_patterns)]
-            other => unreachable!("{other} kernels are not built for this architecture"),
-        }
-    }
-}

@@ -1,19 +1,22 @@
 //! The executor's SIMD kernels — its only `unsafe` code — behind a safe interface.
 //!
-//! A matrix product `out = act(lhs · B + bias)` where B (weights) was packed once at plan time
-//! ([`PackedB`]) into the panel layout of the CPU's micro-kernel family ([`Isa`], detected at
+//! A matrix product `out = act(lhs · B + bias)` where B (convolution weights) was packed once
+//! at plan time ([`PackedB`]) into the panel layout of the CPU's micro-kernel family ([`Isa`], detected at
 //! run time: AVX-512F, AVX2+FMA+F16C, NEON, or portable Rust). The left-hand rows are read in
 //! place ([`Lhs`]: a matrix's rows, or a convolution's input pixels tap by tap, so there is no
 //! im2col copy); bias, activation, fp16 rounding and the strided store into the arena happen
-//! as the tile leaves the registers ([`Epilogue`], [`Output`]). Work is split over the rayon
+//! as the tile leaves the registers ([`Epilogue`], [`Output`]). A fully-connected layer's
+//! matrix-vector product ([`gemv`]) reads its weights unpacked. Work is split over the rayon
 //! pool, created once per process.
 //!
 //! Safety: the micro-kernels take raw pointers; `gemm` derives every one of them from a slice
 //! whose bounds it has checked, and each ISA's entry point is only called when `Isa::available`
 //! detected the features it is compiled for.
 #![allow(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod gemm;
+mod gemv;
 mod isa;
 mod job;
 mod micro;
@@ -30,6 +33,7 @@ mod portable;
 #[cfg(test)]
 mod tests;
 
-pub use gemm::{gemm, gemv, scratch_bytes, ConvGeometry, Epilogue, Lhs, Output};
+pub use gemm::{gemm, scratch_bytes, ConvGeometry, Epilogue, Lhs, Output};
+pub use gemv::gemv;
 pub use isa::Isa;
 pub use pack::PackedB;

@@ -66,29 +66,3 @@ pub(crate) unsafe fn tile(job: &TileJob) {
         }
     }
 }
-
-/// `out[0..8] = Σ_k x[k] · panel[k][0..8]`, four k steps in flight.
-///
-/// # Safety
-/// `x` has `k` readable values, `panel` 8·k, `out` 8 writable.
-#[target_feature(enable = "neon")]
-pub(crate) unsafe fn dot_panel(k: usize, x: *const f32, panel: *const f32, out: *mut f32) {
-    let mut acc = [vdupq_n_f32(0.0); 8];
-    for step in 0..k {
-        // SAFETY: step < k (contract above).
-        unsafe {
-            let a = vld1q_dup_f32(x.add(step));
-            let p = panel.add(8 * step);
-            let u = step % 4;
-            acc[2 * u] = vfmaq_f32(acc[2 * u], a, vld1q_f32(p));
-            acc[2 * u + 1] = vfmaq_f32(acc[2 * u + 1], a, vld1q_f32(p.add(4)));
-        }
-    }
-    let low = vaddq_f32(vaddq_f32(acc[0], acc[2]), vaddq_f32(acc[4], acc[6]));
-    let high = vaddq_f32(vaddq_f32(acc[1], acc[3]), vaddq_f32(acc[5], acc[7]));
-    // SAFETY: out has 8 writable values (contract above).
-    unsafe {
-        vst1q_f32(out, low);
-        vst1q_f32(out.add(4), high);
-    }
-}

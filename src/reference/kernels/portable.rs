@@ -9,6 +9,17 @@ const MR: usize = 4;
 /// Tile columns.
 const NR: usize = 8;
 
+/// `a·b + c`: one fused instruction where the target has FMA (always on aarch64), else a
+/// multiply and an add — `f32::mul_add` without hardware FMA is a slow library call.
+#[inline(always)]
+fn madd(a: f32, b: f32, c: f32) -> f32 {
+    if cfg!(target_feature = "fma") || cfg!(target_arch = "aarch64") {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
 /// Computes one full 4×8 tile (see [`TileJob`] for the pointer contract).
 ///
 /// # Safety
@@ -25,7 +36,7 @@ pub(crate) unsafe fn tile(job: &TileJob) {
             for (row, &start) in acc.iter_mut().zip(&seg.rows[..MR]) {
                 // SAFETY: as above.
                 let a = unsafe { *start.add(k) };
-                row.iter_mut().zip(&bk).for_each(|(c, &b)| *c = a.mul_add(b, *c));
+                row.iter_mut().zip(&bk).for_each(|(c, &b)| *c = madd(a, b, *c));
             }
         }
     }
@@ -45,24 +56,6 @@ pub(crate) unsafe fn tile(job: &TileJob) {
             row.iter_mut().for_each(|v| *v = finish.clamp.apply(*v));
         }
         *dst = *row;
-    }
-}
-
-/// `out[0..8] = Σ_k x[k] · panel[k][0..8]`.
-///
-/// # Safety
-/// `x` has `k` readable values, `panel` 8·k, `out` 8 writable.
-pub(crate) unsafe fn dot_panel(k: usize, x: *const f32, panel: *const f32, out: *mut f32) {
-    let mut acc = [[0.0f32; NR]; 4];
-    for step in 0..k {
-        // SAFETY: step < k (contract above).
-        let (a, p) = unsafe { (*x.add(step), *(panel.add(NR * step) as *const [f32; NR])) };
-        acc[step % 4].iter_mut().zip(&p).for_each(|(c, &b)| *c = a.mul_add(b, *c));
-    }
-    // SAFETY: out has 8 writable values (contract above).
-    let out = unsafe { &mut *(out as *mut [f32; NR]) };
-    for (n, o) in out.iter_mut().enumerate() {
-        *o = (acc[0][n] + acc[2][n]) + (acc[1][n] + acc[3][n]);
     }
 }
 

@@ -86,9 +86,16 @@ struct Problem<'a> {
     act: Activation,
 }
 
-/// Checks `gemm` on `lhs` against the definition (relative 1e-5 of the summed magnitudes: f32
-/// sums in another order) and, for every family, that the fp16-rounded run stores exactly the
-/// rounding of the unrounded run; rows go to `offset + p·stride`.
+/// Relative error allowed against the summed magnitudes |a·b| + 1 (f32 sums in another order):
+/// ≈ 10× the largest measured, 2.07e-7 over 132 k elements of these tests on AVX-512, AVX2 and
+/// portable (2026-12-01).
+const GEMM_TOLERANCE: f32 = 2e-6;
+/// The same for the matrix-vector product: measured at most 9.5e-8 over 24 k elements, each family.
+const GEMV_TOLERANCE: f32 = 1e-6;
+
+/// Checks `gemm` on `lhs` against the definition (within GEMM_TOLERANCE) and, for every family,
+/// that the fp16-rounded run stores exactly the rounding of the unrounded run; rows go to
+/// `offset + p·stride`.
 fn check(isa: Isa, lhs: Lhs<'_>, p: &Problem<'_>, offset: usize, stride: usize) -> Result<(), TestCaseError> {
     let Problem { a, m, k, w, n, bias, act } = *p;
     let packed = PackedB::new(isa, k, n, w, bias);
@@ -102,7 +109,7 @@ fn check(isa: Isa, lhs: Lhs<'_>, p: &Problem<'_>, offset: usize, stride: usize) 
         runs.push(rows_of(&buf, m, n, offset, stride));
     }
     for (i, (&g, &e)) in runs[0].iter().zip(&want).enumerate() {
-        let tol = 1e-5 * magnitude(a, k, w, n, i);
+        let tol = GEMM_TOLERANCE * magnitude(a, k, w, n, i);
         prop_assert!((g - e).abs() <= tol, "{isa}: element {i}: {g} vs {e} (m {m} k {k} n {n} {act:?})");
     }
     let mut rounded = runs[0].clone();
@@ -157,22 +164,16 @@ proptest! {
     }
 
     #[test]
-    fn matrix_vector_products_match_the_definition(k in 1usize..3000, n in 1usize..1100, act in 0u8..5, seed in 0u64..1000) {
+    fn matrix_vector_products_match_the_definition(k in 0usize..3000, n in 1usize..1100, seed in 0u64..1000) {
         let x = values(k, seed);
         let w = values(k * n, seed + 1);
-        let bias = values(n, seed + 2);
-        let want = naive(&x, 1, k, &w, n, Some(&bias), activation(act));
+        let want = naive(&x, 1, k, &w, n, None, Activation::None);
         for isa in Isa::available() {
-            let packed = PackedB::new(isa, k, n, &w, Some(&bias));
-            let mut out = vec![0.0; n];
-            gemv(&x, &packed, &mut out, Epilogue { activation: activation(act), round_fp16: false });
+            let mut out = vec![SENTINEL; n];
+            gemv(isa, &x, &w, &mut out);
             for (i, (&g, &e)) in out.iter().zip(&want).enumerate() {
-                prop_assert!((g - e).abs() <= 1e-5 * magnitude(&x, k, &w, n, i), "{isa}: {i}: {g} vs {e}");
+                prop_assert!((g - e).abs() <= GEMV_TOLERANCE * magnitude(&x, k, &w, n, i), "{isa}: {i}: {g} vs {e}");
             }
-            let mut rounded = vec![0.0; n];
-            gemv(&x, &packed, &mut rounded, Epilogue { activation: activation(act), round_fp16: true });
-            crate::fp16::round(&mut out);
-            prop_assert_eq!(rounded, out);
         }
     }
 }

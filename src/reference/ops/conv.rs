@@ -29,6 +29,27 @@ pub fn conv2d(
     out: &mut [f32],
     epilogue: Epilogue,
 ) {
+    let target = Output {
+        data: out,
+        offset: 0,
+        cols: out_shape.pixels().max(1),
+        pixel_stride: out_shape.channels,
+        row_stride: 0,
+    };
+    conv2d_into(input, in_shape, weights, window, out_shape, target, epilogue);
+}
+
+/// As [`conv2d`], storing output pixel (y, x) at `target`'s position for it: a dense buffer, or
+/// the output view of the stage in its arena (a channel slice of a concatenation) directly.
+pub fn conv2d_into(
+    input: &[f32],
+    in_shape: Shape,
+    weights: &PackedB,
+    window: &Window,
+    out_shape: Shape,
+    target: Output<'_>,
+    epilogue: Epilogue,
+) {
     let pixels = out_shape.pixels();
     let pointwise = window.kernel == [1, 1]
         && window.stride == [1, 1]
@@ -47,7 +68,6 @@ pub fn conv2d(
         };
         Lhs::Conv { input, geometry }
     };
-    let target = Output { data: out, offset: 0, cols: pixels.max(1), pixel_stride: out_shape.channels, row_stride: 0 };
     gemm(&lhs, weights, target, epilogue);
 }
 

@@ -1,23 +1,18 @@
 //! Fully connected layer (op 4): the input read as one flat vector, weights `[N][K]` (the N×K
-//! right-hand matrix), on the packed-panel kernels of [`crate::reference::kernels`].
+//! right-hand matrix) read where they lie in the blob arena, by [`crate::reference::kernels`]'
+//! matrix-vector product. Bias and activation follow in the executor's common epilogue.
 
-use crate::reference::kernels::{gemv, Epilogue, Isa, PackedB};
+use crate::reference::kernels::{gemv, Isa};
 
-/// Packs `[N][K]` weights (`inputs` = N, `outputs` = K) and an optional bias of K values for
-/// this CPU's kernels: done once, when the executor is built.
-pub fn pack(weights: &[f32], inputs: usize, outputs: usize, bias: Option<&[f32]>) -> PackedB {
-    PackedB::new(Isa::best(), inputs, outputs, weights, bias)
-}
-
-/// `out[k] = act(Σ_n x[n] · W[n][k] + bias[k])`, rounded as `epilogue` says.
-pub fn fully_connected(input: &[f32], weights: &PackedB, out: &mut [f32], epilogue: Epilogue) {
-    gemv(input, weights, out, epilogue);
+/// `out[k] = Σ_n x[n] · W[n][k]` for row-major `[N][K]` weights (N = `input.len()`,
+/// K = `out.len()`).
+pub fn fully_connected(input: &[f32], weights: &[f32], out: &mut [f32]) {
+    gemv(Isa::best(), input, weights, out);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::ops::elementwise::Activation;
     use crate::reference::ops::testing::{assert_close, random};
 
     #[test]
@@ -26,8 +21,7 @@ mod tests {
         let x = random(n, 1);
         let w = random(n * k, 2);
         let mut out = vec![0.0; k];
-        let epilogue = Epilogue { activation: Activation::None, round_fp16: false };
-        fully_connected(&x, &pack(&w, n, k, None), &mut out, epilogue);
+        fully_connected(&x, &w, &mut out);
         let naive: Vec<f32> = (0..k).map(|j| (0..n).map(|i| x[i] * w[i * k + j]).sum()).collect();
         assert_close(&out, &naive, 1e-5, "fc");
     }

@@ -38,7 +38,7 @@ pub enum Kernel {
     /// Deconvolution with stored (flipped, swapped) taps.
     Deconv { taps: Range<usize>, window: Window },
     /// Fully connected over the flat input.
-    FullyConnected { weights: Range<usize>, outputs: usize },
+    FullyConnected { weights: Range<usize> },
     /// Max or average pooling.
     Pool { window: Window, kind: PoolKind },
     /// Softmax over channels.

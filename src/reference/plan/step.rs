@@ -75,10 +75,7 @@ impl Planner<'_> {
                 let flat = flat(&s.input, inputs);
                 let weights =
                     self.blob_range(&s.taps.location, s.taps.pointer, inputs.saturating_mul(outputs), "taps")?;
-                (
-                    Kernel::FullyConnected { weights, outputs },
-                    (self.view(&flat, None, Role::Input)?, Shape::new(1, 1, inputs)),
-                )
+                (Kernel::FullyConnected { weights }, (self.view(&flat, None, Role::Input)?, Shape::new(1, 1, inputs)))
             }
             Op::MaxPooling => (Kernel::Pool { window: self.window(false)?, kind: PoolKind::Max }, own_shape()?),
             Op::AveragePooling => {
