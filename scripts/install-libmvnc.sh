@@ -16,13 +16,24 @@ prefix=/usr/local
 firmware=${NCS_FIRMWARE:-}
 build=yes
 lib=
+usage="usage: scripts/install-libmvnc.sh [--prefix DIR] [--firmware FILE] [--lib FILE]"
+# A usage error: what was wrong, the usage line, exit 2 (as the ncs CLI does).
+refuse() {
+    echo "install-libmvnc: $1" >&2
+    echo "$usage" >&2
+    exit 2
+}
+# The value of option $1 from the remaining arguments; refused when missing or empty.
+value_of() {
+    [ $# -ge 2 ] && [ -n "$2" ] || refuse "$1 needs a value"
+}
 while [ $# -gt 0 ]; do
     case "$1" in
-        --prefix) prefix=$2; shift 2 ;;
-        --firmware) firmware=$2; shift 2 ;;
-        --lib) lib=$2; build=no; shift 2 ;;
+        --prefix) value_of "$@"; prefix=$2; shift 2 ;;
+        --firmware) value_of "$@"; firmware=$2; shift 2 ;;
+        --lib) value_of "$@"; lib=$2; build=no; shift 2 ;;
         -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
-        *) echo "install-libmvnc: unknown option $1 (see --help)" >&2; exit 2 ;;
+        *) refuse "unknown option $1" ;;
     esac
 done
 root=$(cd "$(dirname "$0")/.." && pwd)
