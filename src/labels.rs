@@ -1,8 +1,9 @@
 //! Class names for a network's outputs, read from a text file — one reader with one rule for
 //! every command, so an index never names the wrong class.
 //!
-//! The rule: one name per line, trimmed. A first line reading `classes` is a heading, not a
-//! class (NCSDK's example apps wrote their label files so). Blank lines at the end are ignored;
+//! The rule: one name per line, trimmed. A first line reading `classes` (any case) is a heading,
+//! not a class (NCSDK's example apps wrote their label files so); a leading UTF-8 byte order
+//! mark, as Windows editors write, is not part of the first name. Blank lines at the end are ignored;
 //! a blank line elsewhere is an error, since dropping it would shift every later name and
 //! keeping it would name a class "". The file must name exactly as many classes as the
 //! network has outputs.
@@ -34,19 +35,31 @@ impl Labels {
 
     /// Parses label text for a network with `classes` outputs; the error says what is wrong.
     pub fn parse(text: &str, classes: usize) -> Result<Labels, String> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut lines: Vec<(usize, &str)> = text.lines().map(str::trim).enumerate().collect();
         while lines.last().is_some_and(|(_, l)| l.is_empty()) {
             lines.pop();
         }
-        if lines.first().is_some_and(|(_, l)| *l == HEADING) {
+        let headed = lines.first().is_some_and(|(_, l)| l.eq_ignore_ascii_case(HEADING));
+        if headed {
             lines.remove(0);
         }
         if let Some((n, _)) = lines.iter().find(|(_, l)| l.is_empty()) {
             return Err(format!("line {} is blank; every line up to the last names one class", n + 1));
         }
         if lines.len() != classes {
-            let heading = if text.trim_start().starts_with(HEADING) { " after the `classes` heading" } else { "" };
-            return Err(format!("{} labels{heading} for a network with {classes} classes", lines.len()));
+            let heading = if headed { " after the `classes` heading" } else { "" };
+            let mut message = format!("{} labels{heading} for a network with {classes} classes", lines.len());
+            // One line too many is most often a heading of another spelling ("Labels:", "# names").
+            if !headed && lines.len() == classes + 1 {
+                if let Some((_, first)) = lines.first() {
+                    message.push_str(&format!(
+                        "; one too many: does the first line `{first}` head the file rather than name a class? \
+                         (remove it, or write `classes`)"
+                    ));
+                }
+            }
+            return Err(message);
         }
         Ok(Labels { names: lines.into_iter().map(|(_, l)| l.to_owned()).collect() })
     }
@@ -96,6 +109,25 @@ mod tests {
         assert_eq!(Labels::parse("cat\ndog", 2).unwrap(), labels);
         // Only a first line is a heading.
         assert_eq!(Labels::parse("cat\nclasses", 2).unwrap().get(1), Some("classes"));
+    }
+
+    #[test]
+    fn the_heading_is_recognised_in_any_case_and_after_a_byte_order_mark() {
+        let want = ["cat", "dog"];
+        assert_eq!(Labels::parse("Classes\ncat\ndog\n", 2).unwrap().names(), want);
+        assert_eq!(Labels::parse("CLASSES\r\ncat\r\ndog\r\n", 2).unwrap().names(), want);
+        assert_eq!(Labels::parse("\u{feff}classes\ncat\ndog\n", 2).unwrap().names(), want);
+        // A BOM before the first name is not part of it.
+        assert_eq!(Labels::parse("\u{feff}cat\ndog\n", 2).unwrap().get(0), Some("cat"));
+    }
+
+    #[test]
+    fn one_line_too_many_points_at_the_first_line() {
+        let err = Labels::parse("Labels:\ncat\ndog\n", 2).unwrap_err();
+        assert!(err.starts_with("3 labels for a network with 2 classes; one too many"), "{err}");
+        assert!(err.contains("first line `Labels:`"), "{err}");
+        // Other mismatches say only the counts.
+        assert_eq!(Labels::parse("a\nb\nc\nd\n", 2).unwrap_err(), "4 labels for a network with 2 classes");
     }
 
     #[test]
