@@ -138,23 +138,27 @@ pub fn boot_all(args: &BootArgs) -> Result<Outcome> {
     for id in rom {
         let started = Instant::now();
         boot::send_firmware(bus.as_ref(), &id, &firmware, tracer)?;
-        let waited = boot::wait_for(
+        let (now, link) = boot::wait_for_booted(
             bus.as_ref(),
             &id,
-            StickState::Booted,
+            None,
             ncs::device::BOOT_WAIT,
             tracer,
             ncs::device::link::DEFAULT_TIMEOUT,
         )?;
         // Held until every stick is booted: a booted stick nobody has open is what the next
         // stick's wait takes when its own firmware is not back yet (docs/usb_protocol.md §5).
-        links.push(waited);
+        links.push(link);
         let ms = started.elapsed().as_secs_f64() * 1e3;
-        log::info!("{}: booted in {ms:.0} ms", id.name());
+        // Named where the booted stick is now (a USB 3 port re-enumerates it on another bus,
+        // docs/usb_protocol.md §19): the name `devices` lists and `--backend usb` opens.
+        let (name, was) = (now.name(), id.name());
+        log::info!("{name}: booted in {ms:.0} ms (was {was} in its ROM)");
         if !args.json {
-            outln!("{}: booted with {} ({} bytes) in {ms:.0} ms", id.name(), firmware.source, firmware.bytes().len());
+            let moved = if name == was { String::new() } else { format!(" (was {was} in its ROM)") };
+            outln!("{name}: booted with {} ({} bytes) in {ms:.0} ms{moved}", firmware.source, firmware.bytes().len());
         }
-        booted.push(json!({ "name": id.name(), "ms": ms, "emulated": args.emulate.is_some() }));
+        booted.push(json!({ "name": name, "was": was, "ms": ms, "emulated": args.emulate.is_some() }));
     }
     if args.json {
         outln!(
