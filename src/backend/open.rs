@@ -59,7 +59,8 @@ pub struct BackendOptions {
     pub emulate_profile: Option<Profile>,
     /// Where the native driver records its USB trace.
     pub tracer: Option<Tracer>,
-    /// How much the CPU reference may allocate and compute for one graph.
+    /// How much the CPU reference may allocate and compute for one graph — on the CPU backend
+    /// and inside software sticks, whose firmware runs the same executor.
     pub limits: Limits,
 }
 
@@ -141,8 +142,15 @@ fn open_options(options: &BackendOptions) -> OpenOptions {
 /// The bus and firmware of a stick backend.
 fn stick_bus(kind: BackendKind, options: &BackendOptions) -> Result<(Box<dyn Bus>, Firmware)> {
     let emulated = kind == BackendKind::Emulator;
-    let bus = open_bus_with(emulated.then_some(options.emulate), options.emulate_profile.as_ref())?
-        .ok_or(Error::NoUsbSubsystem)?;
+    let bus = if emulated {
+        // The software firmware runs graphs on the CPU reference: it refuses what the CPU
+        // backend refuses under the same limits (`--max-macs`), as README promises.
+        let bus = soft_bus(options.emulate, options.emulate_profile.as_ref())?;
+        bus.sticks_mut().iter().for_each(|s| s.set_limits(options.limits));
+        Box::new(bus)
+    } else {
+        open_bus_with(None, None)?.ok_or(Error::NoUsbSubsystem)?
+    };
     Ok((bus, firmware_for(emulated, options.firmware.as_deref())?))
 }
 
@@ -158,28 +166,31 @@ pub fn open_bus(emulate: Option<usize>) -> Result<Option<Box<dyn Bus>>> {
 /// ask otherwise (`docs/usb_protocol.md` §19).
 pub fn open_bus_with(emulate: Option<usize>, profile: Option<&Profile>) -> Result<Option<Box<dyn Bus>>> {
     match emulate {
-        Some(n) if n > MAX_SOFT_STICKS => {
-            Err(Error::Usage(format!("--emulate {n}: at most {MAX_SOFT_STICKS} software sticks")))
-        }
-        Some(n) => {
-            let profile = match profile {
-                Some(profile) => profile.clone(),
-                None => Profile::from_env().map_err(Error::Usage)?,
-            };
-            log::info!("{n} software stick(s), profile {profile}");
-            let bus = SoftBus::with_profile(n, profile);
-            // A testing aid: make software sticks miscompute one stage, to watch verify --bisect.
-            if let Some(stage) = std::env::var("NCS_EMULATOR_MISCOMPUTE").ok().and_then(|v| v.parse().ok()) {
-                bus.sticks_mut().iter().for_each(|s| s.set_miscompute(Some(stage)));
-            }
-            Ok(Some(Box::new(bus)))
-        }
+        Some(n) => Ok(Some(Box::new(soft_bus(n, profile)?))),
         None => match UsbBus::new() {
             Ok(bus) => Ok(Some(Box::new(bus))),
             Err(UsbError::NoUsbSubsystem) => Ok(None),
             Err(source) => Err(Error::Bus { bus: "USB".into(), source }),
         },
     }
+}
+
+/// `n` software sticks behaving as `profile` (else `$NCS_EMULATE_PROFILE`, else `usb2`).
+fn soft_bus(n: usize, profile: Option<&Profile>) -> Result<SoftBus> {
+    if n > MAX_SOFT_STICKS {
+        return Err(Error::Usage(format!("--emulate {n}: at most {MAX_SOFT_STICKS} software sticks")));
+    }
+    let profile = match profile {
+        Some(profile) => profile.clone(),
+        None => Profile::from_env().map_err(Error::Usage)?,
+    };
+    log::info!("{n} software stick(s), profile {profile}");
+    let bus = SoftBus::with_profile(n, profile);
+    // A testing aid: make software sticks miscompute one stage, to watch verify --bisect.
+    if let Some(stage) = std::env::var("NCS_EMULATOR_MISCOMPUTE").ok().and_then(|v| v.parse().ok()) {
+        bus.sticks_mut().iter().for_each(|s| s.set_miscompute(Some(stage)));
+    }
+    Ok(bus)
 }
 
 /// The firmware for a bus: the software image for software sticks unless a file is given,

@@ -1,6 +1,6 @@
 //! The backend options commands share, as clap arguments converted into `ncs::backend`'s.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ncs::backend::{BackendKind, BackendOptions, MAX_SOFT_STICKS};
 use ncs::device::emulator::Profile;
@@ -69,6 +69,7 @@ pub struct BackendArgs {
     #[arg(long, value_enum, default_value_t = PrecisionArg::Fp16)]
     pub precision: PrecisionArg,
     /// Firmware for --backend usb (else $NCS_FIRMWARE, else NCSDK's install path).
+    // Also taken by software sticks (a file in place of their built-in image).
     #[arg(long)]
     pub firmware: Option<PathBuf>,
     /// libmvnc for --backend sdk (else $NCS_MVNC_LIB, else the usual NCSDK locations).
@@ -76,6 +77,7 @@ pub struct BackendArgs {
     pub mvnc_lib: Option<PathBuf>,
     /// Most multiply-adds one inference may take on the CPU reference (default 50 G; Inception
     /// V3 takes 5.7 G). A graph over it is refused before it runs.
+    // Software sticks run the CPU reference too and refuse the same graphs (BackendOptions::limits).
     #[arg(long, value_name = "N")]
     pub max_macs: Option<u64>,
     /// Record every USB transfer of the native driver as JSON lines (emulator and usb backends).
@@ -85,8 +87,58 @@ pub struct BackendArgs {
 
 impl BackendArgs {
     /// The backend these options name: `--emulate` alone means the emulator; `--emulate` with
-    /// another backend, or `--emulate 0`, is refused rather than ignored.
+    /// another backend, `--emulate 0`, or a stick option the backend would ignore
+    /// (`--trace-usb`, `--firmware`, `--mvnc-lib`) is refused rather than ignored.
     pub fn backend(&self) -> Result<Backend> {
+        let backend = self.named_backend()?;
+        self.check_stick_options(backend)?;
+        Ok(backend)
+    }
+
+    /// Refuses the options that `backend` would silently ignore.
+    fn check_stick_options(&self, backend: Backend) -> Result<()> {
+        let name = BackendKind::from(backend).name();
+        if let Some(path) = self.trace_usb.as_deref().filter(|p| !is_ambient_trace(p)) {
+            if matches!(backend, Backend::Cpu | Backend::Sdk) {
+                let why = match backend {
+                    Backend::Sdk => {
+                        "the NCSDK library does its own USB (ncs's drop-in records it with NCS_TRACE_USB set)"
+                    }
+                    _ => "no USB happens",
+                };
+                return Err(Error::Usage(format!(
+                    "--trace-usb {}: --backend {name} would leave it empty ({why}); it records the native \
+                     driver's transfers with --backend usb or emulator",
+                    path.display()
+                )));
+            }
+        }
+        if let Some(path) = &self.firmware {
+            if matches!(backend, Backend::Cpu | Backend::Sdk) {
+                let why = match backend {
+                    Backend::Sdk => "the NCSDK library boots its sticks with its own firmware",
+                    _ => "no stick is booted",
+                };
+                return Err(Error::Usage(format!(
+                    "--firmware {}: --backend {name} does not use it ({why}); it boots sticks of --backend usb \
+                     or emulator",
+                    path.display()
+                )));
+            }
+        }
+        if let Some(path) = &self.mvnc_lib {
+            if backend != Backend::Sdk {
+                return Err(Error::Usage(format!(
+                    "--mvnc-lib {}: --backend {name} does not load an NCSDK library; it is for --backend sdk",
+                    path.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The backend named by `--backend`, `--emulate` and `--emulate-profile` together.
+    fn named_backend(&self) -> Result<Backend> {
         if let (Some(other), Some(profile)) = (self.backend.filter(|b| *b != Backend::Emulator), &self.emulate_profile)
         {
             return Err(Error::Usage(format!(
@@ -125,8 +177,10 @@ impl BackendArgs {
 
     /// Like [`options`](Self::options) with another precision (`verify`'s reference side).
     pub fn options_with(&self, precision: PrecisionArg) -> Result<BackendOptions> {
-        let tracer = match &self.trace_usb {
-            Some(path) => Some(Tracer::to_file(path).map_err(|source| Error::Io { path: path.clone(), source })?),
+        // An ambient $NCS_TRACE_USB is not asked of backends without native USB: no empty file.
+        let no_usb = matches!(self.backend, Some(Backend::Cpu | Backend::Sdk));
+        let tracer = match self.trace_usb.as_deref().filter(|p| !(no_usb && is_ambient_trace(p))) {
+            Some(path) => Some(Tracer::to_file(path).map_err(|source| Error::Io { path: path.to_owned(), source })?),
             None => None,
         };
         let emulate = self.emulate.unwrap_or(1);
@@ -143,6 +197,12 @@ impl BackendArgs {
             limits: self.limits(),
         })
     }
+}
+
+/// True when `--trace-usb`'s value is `$NCS_TRACE_USB`, set for the whole shell rather than asked
+/// of this command (clap cannot tell the two apart; a flag equal to the variable counts as it).
+fn is_ambient_trace(path: &Path) -> bool {
+    std::env::var_os("NCS_TRACE_USB").is_some_and(|v| Path::new(&v) == path)
 }
 
 /// `--emulate-profile`: a profile name with optional overrides, as `$NCS_EMULATE_PROFILE` takes.

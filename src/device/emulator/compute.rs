@@ -4,7 +4,7 @@
 use crate::blob;
 use crate::device::wire::{aux, Config};
 use crate::fp16;
-use crate::reference::{Executor, Precision};
+use crate::reference::{Executor, Limits, Precision};
 
 /// A graph loaded from `blobFile`.
 pub struct Loaded {
@@ -17,8 +17,9 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// Parses a blob as the firmware would run it; `miscompute` scales one stage's weights.
-    pub fn load(bytes: &[u8], miscompute: Option<usize>) -> Result<Loaded, String> {
+    /// Parses a blob as the firmware would run it; `miscompute` scales one stage's weights; a
+    /// graph past `limits` is refused as the CPU reference refuses it.
+    pub fn load(bytes: &[u8], miscompute: Option<usize>, limits: &Limits) -> Result<Loaded, String> {
         let mut parsed = blob::parse(bytes).map_err(|e| format!("MYRIAD_ERROR: graph rejected: {e}"))?;
         if let Some(stage) = miscompute.and_then(|k| parsed.stages.get(k).cloned()) {
             if stage.taps.location == blob::Location::Blob {
@@ -30,7 +31,8 @@ impl Loaded {
             }
         }
         let layout = parsed.layout().map_err(|e| format!("MYRIAD_ERROR: {e}"))?;
-        let executor = Executor::new(&parsed, Precision::Fp16).map_err(|e| format!("MYRIAD_ERROR: {e}"))?;
+        let executor =
+            Executor::with_limits(&parsed, Precision::Fp16, limits).map_err(|e| format!("MYRIAD_ERROR: {e}"))?;
         let input_bytes = parsed.network_input().map_or(0, |t| t.dims.product() as usize * 2);
         Ok(Loaded {
             executor,

@@ -15,6 +15,7 @@ use super::profile::Profile;
 use super::{FaultKind, Step};
 use crate::device::transport::UsbError;
 use crate::device::wire::{aux, Buffer, Command, Config, Header, Status, HEADER_LEN, OPTIMIZATION_LIST_LEN, PERMIT};
+use crate::reference::Limits;
 
 /// The word a strict stick answers a GET `output` with while the inference is still running,
 /// or a SET `config` while inferences are in flight: anything but the permit fails Intel's
@@ -61,6 +62,7 @@ pub struct Firmware {
     inferences: u64,
     profile: Profile,
     miscompute: Option<usize>,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for Firmware {
@@ -70,8 +72,9 @@ impl std::fmt::Debug for Firmware {
 }
 
 impl Firmware {
-    /// A freshly booted stick, idle; `miscompute` scales one stage's weights (fault injection).
-    pub fn new(profile: &Profile, miscompute: Option<usize>) -> Self {
+    /// A freshly booted stick, idle; `miscompute` scales one stage's weights (fault injection);
+    /// a graph past `limits` is refused as the CPU reference refuses it.
+    pub fn new(profile: &Profile, miscompute: Option<usize>, limits: Limits) -> Self {
         Firmware {
             expect: Expect::Header,
             outgoing: Outgoing::new(profile.booted_packet, profile.usb_framing),
@@ -85,6 +88,7 @@ impl Firmware {
             inferences: 0,
             profile: profile.clone(),
             miscompute,
+            limits,
         }
     }
 
@@ -247,7 +251,7 @@ impl Firmware {
                 self.graph = None;
                 self.results.clear();
                 self.staged.clear();
-                match Loaded::load(&data, self.miscompute) {
+                match Loaded::load(&data, self.miscompute, &self.limits) {
                     Ok(loaded) => (self.graph, self.load_error) = (Some(loaded), None),
                     Err(message) => self.load_error = Some(message),
                 }

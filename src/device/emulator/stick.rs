@@ -17,6 +17,7 @@ use super::profile::Profile;
 use super::{Fault, FaultKind, Step};
 use crate::device::transport::{StickState, UsbError, UsbId};
 use crate::device::wire::{BOOTED_PRODUCT_ID, ROM_PRODUCT_ID, VENDOR_ID};
+use crate::reference::Limits;
 
 /// wMaxPacketSize of the boot ROM's bulk endpoints: it is always a USB 2.0 high-speed device
 /// ("boots from the internal ROM and connects to the host machine as a USB 2.0 device",
@@ -48,6 +49,8 @@ pub(super) struct Inner {
     pub next_serial: u64,
     pub faults: Vec<Fault>,
     pub miscompute: Option<usize>,
+    /// What the firmware's executor may take on for one graph (the CPU reference's limits).
+    pub limits: Limits,
     pub profile: Profile,
 }
 
@@ -85,7 +88,7 @@ impl Inner {
 
     /// The ROM handle closed with a complete image: off the bus, then booted.
     pub fn boot(&mut self) {
-        let firmware = Firmware::new(&self.profile, self.miscompute);
+        let firmware = Firmware::new(&self.profile, self.miscompute, self.limits);
         let absent = self.profile.boot_absence;
         self.reenumerate(Mode::Booted(Box::new(firmware)), absent);
     }
@@ -149,6 +152,7 @@ impl SoftStick {
             next_serial: 0,
             faults: Vec::new(),
             miscompute: None,
+            limits: Limits::default(),
             profile,
         };
         SoftStick { index, rom_bus: bus, rom_ports: vec![port], inner: Arc::new(Mutex::new(inner)) }
@@ -184,6 +188,12 @@ impl SoftStick {
     /// Removes armed faults that have not fired.
     pub fn clear_faults(&self) {
         self.lock().faults.clear();
+    }
+
+    /// Makes the firmware refuse, from the next boot on, a graph past `limits` as the CPU
+    /// reference would (`--max-macs` on `--backend emulator`), with a `MYRIAD_ERROR`.
+    pub fn set_limits(&self, limits: Limits) {
+        self.lock().limits = limits;
     }
 
     /// Makes the firmware miscompute one stage from the next boot on (its weights are scaled
