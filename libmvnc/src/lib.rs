@@ -90,6 +90,14 @@ matches_header!(
 
 const MAX_NAME_SIZE: usize = MVNC_MAX_NAME_SIZE as usize;
 
+/// ncs's extension, not in NCSDK's header: 1 when this library drives software sticks
+/// (`NCS_EMULATE=N` was set when it started), else 0 — so a host (ncs's `sdk` backend,
+/// `ncs::sdk::Mvnc::simulated`) can label their temperatures and throttling as simulated.
+#[no_mangle]
+pub extern "C" fn ncsSoftwareSticks() -> c_int {
+    catch_unwind(|| c_int::from(Library::get().emulated)).unwrap_or(0)
+}
+
 /// Runs an entry point's body, returning its status as C sees it, and a panic as MVNC_ERROR.
 fn guard(f: impl FnOnce() -> Status) -> mvncStatus {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(Status::Error).code()

@@ -59,8 +59,11 @@ fn the_sdk_backend_drives_the_drop_in_library() {
     // The library reads NCS_EMULATE once, at first use; this is the only in-process user.
     std::env::set_var("NCS_EMULATE", "1");
     let lib = ncs::sdk::Mvnc::load(Some(&library())).unwrap();
+    // The drop-in says its sticks are software sticks: their thermals get labelled simulated.
+    assert!(lib.simulated(), "the drop-in with NCS_EMULATE set drives software sticks");
     assert_eq!(lib.device_names().unwrap(), ["1-1"]);
     let mut stick = ncs::sdk::SdkStick::open(lib, &ncs::blob::GraphFile::read(&graph).unwrap()).unwrap();
+    assert!(stick.simulated());
     let input = ncs::npy::read(&root().join("graphs/tiny_cnn.input.npy")).unwrap().values;
     for _ in 0..10 {
         let out = stick.infer(&input).unwrap();

@@ -48,6 +48,13 @@ pub trait Backend {
     /// Runs one inference on a dense HWC input.
     fn infer(&mut self, input: &[f32]) -> Result<Outcome>;
 
+    /// True when the sticks behind this backend are software sticks, so their telemetry
+    /// (temperatures, throttling) is modelled, not measured, and must be labelled simulated
+    /// wherever printed. False for the CPU (no telemetry) and real sticks.
+    fn simulated(&self) -> bool {
+        false
+    }
+
     /// Runs `count` inferences of the same input as fast as the backend allows (sticks keep
     /// both of their slots busy). Results are discarded.
     fn pipelined(&mut self, input: &[f32], count: usize) -> Result<()> {

@@ -71,6 +71,11 @@ impl Backend for Stick {
         self.output_shape
     }
 
+    /// The `emulator` kind opens software sticks only (`backend::open`), `usb` real ones only.
+    fn simulated(&self) -> bool {
+        self.name == super::BackendKind::Emulator.name()
+    }
+
     fn infer(&mut self, input: &[f32]) -> Result<Outcome> {
         let started = Instant::now();
         self.device.load_tensor(&fp16::halves_from_f32(input), 0)?;

@@ -30,11 +30,17 @@ use ffi::*;
 /// Where NCSDK 1.x installs its library.
 const SEARCH: [&str; 4] = ["libmvnc.so", "libmvnc.so.0", "/usr/local/lib/libmvnc.so", "/usr/local/lib/libmvnc.so.0"];
 
+/// The extension ncs's drop-in exports beside NCSDK's 13 functions: `int ncsSoftwareSticks(void)`,
+/// 1 when its sticks are software sticks (`NCS_EMULATE` set), else 0. Intel's library lacks it.
+const SOFTWARE_STICKS_SYMBOL: &[u8] = b"ncsSoftwareSticks\0";
+
 /// A loaded mvnc library.
 pub struct Mvnc {
     api: ffi::Mvnc,
     /// Where it was loaded from.
     pub path: String,
+    /// Whether the library says its sticks are software sticks (see [`Mvnc::simulated`]).
+    simulated: bool,
 }
 
 impl std::fmt::Debug for Mvnc {
@@ -69,11 +75,21 @@ impl Mvnc {
             // SAFETY: loading a library runs its initialisers; the user chose this library as
             // an implementation of the mvnc API, whose initialisers are benign.
             match unsafe { ffi::Mvnc::new(&path) } {
-                Ok(api) => return Ok(Arc::new(Mvnc { api, path: path.display().to_string() })),
+                Ok(api) => {
+                    let simulated = asks_software_sticks(&path);
+                    return Ok(Arc::new(Mvnc { api, path: path.display().to_string(), simulated }));
+                }
                 Err(e) => tried.push((path, e.to_string())),
             }
         }
         Err(Error::MvncNotFound { tried })
+    }
+
+    /// True when the library drives software sticks: ncs's drop-in run with `NCS_EMULATE=N`, as
+    /// it answers through its `ncsSoftwareSticks` extension. A library without the extension
+    /// (Intel's) drives real sticks only, so it is false there — whatever the environment says.
+    pub fn simulated(&self) -> bool {
+        self.simulated
     }
 
     /// Device names, in the library's order.
@@ -92,6 +108,24 @@ impl Mvnc {
         }
         Ok(names)
     }
+}
+
+/// Asks the library at `path` (already loaded, so this finds the same copy) whether it drives
+/// software sticks; false when it does not export [`SOFTWARE_STICKS_SYMBOL`].
+fn asks_software_sticks(path: &Path) -> bool {
+    // SAFETY: the library is already loaded (by the caller, just now): loading it again only
+    // takes another reference to the same copy and runs no initialiser.
+    let Ok(library) = (unsafe { libloading::Library::new(path) }) else {
+        return false;
+    };
+    // SAFETY: ncs's drop-in defines the symbol as `extern "C" fn() -> c_int` (libmvnc/src/lib.rs);
+    // a library that does not define it is not asked.
+    let Ok(software_sticks) = (unsafe { library.get::<unsafe extern "C" fn() -> c_int>(SOFTWARE_STICKS_SYMBOL) })
+    else {
+        return false;
+    };
+    // SAFETY: the function takes no arguments and only reads the library's own state.
+    unsafe { software_sticks() == 1 }
 }
 
 /// An open device with one graph allocated, through the mvnc API.
@@ -201,6 +235,11 @@ impl Backend for SdkStick {
 
     fn output_shape(&self) -> [u32; 3] {
         self.output_shape
+    }
+
+    /// What the library says of its sticks ([`Mvnc::simulated`]).
+    fn simulated(&self) -> bool {
+        self.lib.simulated()
     }
 
     fn infer(&mut self, input: &[f32]) -> Result<Outcome> {
