@@ -150,3 +150,41 @@ fn install_script_usage_errors() {
         assert!(!err.contains("parameter not set"), "{args:?}: {err}");
     }
 }
+
+/// The drop-in library, built into this test's target directory (`cargo test` builds only
+/// what tests link).
+fn drop_in_library() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .args(["build", "--quiet", "-p", "ncs-libmvnc", "--target-dir"])
+        .arg(profile_dir.parent().unwrap())
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        build.arg("--release");
+    }
+    let out = build.output().expect("run cargo");
+    assert!(out.status.success(), "building libmvnc failed: {}", String::from_utf8_lossy(&out.stderr));
+    profile_dir.join("libmvnc.so")
+}
+
+#[test]
+fn software_stick_figures_through_the_sdk_backend_are_labelled_simulated() {
+    let lib = drop_in_library();
+    let (g, i) = tiny();
+    let sdk = |extra: &[&str]| {
+        let mut args = extra.to_vec();
+        args.extend_from_slice(&["--backend", "sdk", "--mvnc-lib", lib.to_str().unwrap()]);
+        let out = common::ncs_command(&args).env("NCS_EMULATE", "2").output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let v: serde_json::Value = serde_json::from_str(&sdk(&["run", &g, "--input", &i, "--json"])).unwrap();
+    assert_eq!(v["simulated"], true, "{v}");
+    let text = sdk(&["run", &g, "--input", &i]);
+    assert!(text.contains("(simulated: software stick)"), "{text}");
+    let v: serde_json::Value =
+        serde_json::from_str(&sdk(&["bench", &g, "-n", "3", "--warmup", "1", "--json"])).unwrap();
+    assert_eq!(v["thermal_simulated"], true, "{v}");
+}

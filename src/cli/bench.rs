@@ -96,6 +96,7 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
     let run = bench::latency(backend.as_mut(), &input, args.warmup, n, &mut progress)?;
     let throughput = bench::throughput(backend.as_mut(), &input, n)?;
     let backend_name = backend.name();
+    let simulated = backend.simulated();
     drop(backend);
     let scaling = if all {
         let mut sticks = backends::open_every_stick(kind.into(), &graph, &options)?;
@@ -124,7 +125,7 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
                 "stages": stages,
                 "max_temperature_c": run.max_temperature,
                 "max_throttling_level": run.max_throttling,
-                "thermal_simulated": run.max_temperature.map(|_| backend_name == "emulator"),
+                "thermal_simulated": run.max_temperature.map(|_| simulated),
                 "sticks": scaling.as_ref().map(|(count, rate)| json!({ "count": count, "throughput_per_s": rate, "scaling": rate / throughput })),
             })
         );
@@ -142,8 +143,8 @@ pub fn run(args: &BenchArgs) -> Result<Outcome> {
     let depth = if backend_name == "cpu" { "one at a time" } else { "two in flight" };
     outln!("throughput   {throughput:.1} inferences/s ({depth})");
     if let (Some(t), Some(level)) = (run.max_temperature, run.max_throttling) {
-        let simulated = if backend_name == "emulator" { " (simulated: software stick)" } else { "" };
-        outln!("thermal      hottest {t:.1} °C, highest throttling level {level}{simulated}");
+        let note = if simulated { " (simulated: software stick)" } else { "" };
+        outln!("thermal      hottest {t:.1} °C, highest throttling level {level}{note}");
     }
     if let Some((count, rate)) = scaling {
         outln!("{count} sticks   {rate:.1} inferences/s together ({:.2}× one stick)", rate / throughput);

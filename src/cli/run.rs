@@ -73,7 +73,7 @@ pub fn run(args: &RunArgs) -> Result<Outcome> {
     let network = NetworkInput::of(graph.blob());
     let names: Vec<String> = graph.blob().stages.iter().map(|s| s.name_text()).collect();
     let load = || input::load(&args.input, &args.image, args.input_format, &network);
-    let (result, input_shape, shape, backend_name, prepared) = if let Some(dir) = &args.dump_stages {
+    let (result, input_shape, shape, (backend_name, simulated), prepared) = if let Some(dir) = &args.dump_stages {
         let mut cpu = backend::Cpu::with_limits(graph.blob(), args.backend.precision.into(), &args.backend.limits())
             .map_err(|e| e.in_graph(graph.path()))?;
         // The executor holds its own copy of the weights.
@@ -90,14 +90,14 @@ pub fn run(args: &RunArgs) -> Result<Outcome> {
         if let Some(e) = dump_error {
             return Err(e);
         }
-        (outcome, cpu.input_shape(), cpu.output_shape(), "cpu", prepared)
+        (outcome, cpu.input_shape(), cpu.output_shape(), ("cpu", false), prepared)
     } else {
         let (input, prepared) = load()?;
         let mut backend = backend::open(kind.into(), &graph, &args.backend.options()?)?;
         // A CPU backend holds its own copy of the weights.
         drop(graph);
         let outcome = backend.infer(&input)?;
-        (outcome, backend.input_shape(), backend.output_shape(), backend.name(), prepared)
+        (outcome, backend.input_shape(), backend.output_shape(), (backend.name(), backend.simulated()), prepared)
     };
     let shape = shape.map(|d| d as usize);
     if let Some(path) = &args.output {
@@ -106,7 +106,6 @@ pub fn run(args: &RunArgs) -> Result<Outcome> {
     let top = args.top.map(|k| top_k(&result.output, k));
     let total: f64 = result.stage_ms.iter().sum();
     let label = |i: usize| labels.as_ref().and_then(|l| l.get(i));
-    let simulated = backend_name == "emulator";
     if args.json {
         // `score` is the key classify uses; `value` stays for scripts written before it.
         let top_json: Vec<_> = top
