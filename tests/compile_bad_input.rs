@@ -377,11 +377,12 @@ fn with_tail(nodes: Vec<NodeDef>, last: &str) -> GraphDef {
     g
 }
 
-/// Shapes, pads, kernels and folded integers at and past the record's and 64-bit arithmetic's
-/// limits: each is refused with an error naming the node (before these checks some panicked on
-/// an overflow, wrote a kernel size its signed byte cannot hold, or sized buffers past u32).
+// Shapes, pads, kernels and folded integers at and past the record's and 64-bit arithmetic's
+// limits: each is refused with an error naming the node (before these checks some panicked on
+// an overflow, wrote a kernel size its signed byte cannot hold, or sized buffers past u32).
+
 #[test]
-fn hostile_numbers_are_refused_naming_the_node() {
+fn shape_dimensions_and_products_are_bounded() {
     // A shape dimension past 2^31, and dimensions within it whose product passes 2^40.
     let mut g = good_graph();
     *node_mut(&mut g, "Const") = float_const("Const", &[1 << 32, 1, 1, 1], vec![]);
@@ -389,7 +390,10 @@ fn hostile_numbers_are_refused_naming_the_node() {
     let mut g = good_graph();
     *node_mut(&mut g, "Const") = float_const("Const", &[1 << 30, 1 << 30, 1, 1], vec![]);
     expect_error(compile_graph(&g, &options()), CompileErrorKind::Limit, &["node 'Const' (Const)", "2^40"]);
+}
 
+#[test]
+fn tensors_on_the_stick_are_bounded() {
     // An input whose values pass what the stick's memory could hold.
     let mut g = good_graph();
     set_input_shape(&mut g, &[1, 65535, 65535, 3]);
@@ -401,21 +405,28 @@ fn hostile_numbers_are_refused_naming_the_node() {
     g.node.retain(|n| n.op != "BiasAdd");
     node_mut(&mut g, "Relu").input[0] = "Conv2D".into();
     expect_error(compile_graph(&g, &options()), CompileErrorKind::Limit, &["node 'Conv2D' (Conv2D)", "values"]);
+}
 
+#[test]
+fn kernels_past_the_records_signed_byte_are_refused() {
     // A kernel wider than the record's signed byte (128..=255 used to be written negative).
     let mut g = good_graph();
     *node_mut(&mut g, "Const") = float_const("Const", &[200, 1, 3, 8], vec![0.5]);
     set_input_shape(&mut g, &[1, 256, 8, 3]);
     expect_error(compile_graph(&g, &options()), CompileErrorKind::Unsupported, &["node 'Conv2D'", "kernel 200×1"]);
+}
 
-    // Reshape to a shape whose product overflows 64 bits.
+#[test]
+fn a_reshape_whose_product_overflows_is_refused() {
     let g = with_tail(
         vec![int64_const("to", &[i64::MAX, 4, -1]), op_node("reshaped", "Reshape", &["Relu", "to"])],
         "reshaped",
     );
     expect_error(compile_graph(&g, &options()), CompileErrorKind::BadShape, &["node 'reshaped' (Reshape)"]);
+}
 
-    // Pads past the record's byte, and pads that overflow a dimension.
+#[test]
+fn pads_past_the_records_byte_or_negative_are_refused() {
     for pads in [[0, 0, 256, 256, 0, 0, 0, 0], [0, 0, i64::MAX, i64::MAX, 0, 0, 0, 0], [0, 0, -1, -1, 0, 0, 0, 0]] {
         let mut g = good_graph();
         let paddings = TensorProto {
@@ -431,8 +442,10 @@ fn hostile_numbers_are_refused_naming_the_node() {
         node_mut(&mut g, "Conv2D").input[0] = "pad".into();
         expect_error(compile_graph(&g, &options()), CompileErrorKind::Unsupported, &["node 'pad' (Pad)", "0 to 255"]);
     }
+}
 
-    // Folded integer arithmetic that overflows: Prod of a shape, and a Slice of a vector.
+#[test]
+fn folded_integer_overflow_is_refused() {
     let g = with_tail(
         vec![
             int64_const("dims", &[1 << 40, 1 << 40]),
@@ -455,8 +468,10 @@ fn hostile_numbers_are_refused_naming_the_node() {
         "reshaped",
     );
     expect_error(compile_graph(&g, &options()), CompileErrorKind::BadShape, &["node 'part' (Slice)"]);
+}
 
-    // A channel Slice of a tensor starting at i64::MAX.
+#[test]
+fn a_channel_slice_past_i64_is_refused() {
     let g = with_tail(
         vec![
             int64_const("begin", &[0, 0, 0, i64::MAX]),
