@@ -10,9 +10,11 @@ use std::path::PathBuf;
 
 fn main() {
     avx512_cfg();
-    // `ncs --version` names the enabled cargo features (cargo sets CARGO_FEATURE_<NAME>).
+    // `ncs --version` names the enabled cargo features (cargo sets CARGO_FEATURE_<NAME>);
+    // `default` is only the name of a set of them.
     let mut features: Vec<String> = std::env::vars()
         .filter_map(|(k, _)| k.strip_prefix("CARGO_FEATURE_").map(|f| f.to_lowercase().replace('_', "-")))
+        .filter(|f| f != "default")
         .collect();
     features.sort();
     let features = if features.is_empty() { "none".to_owned() } else { features.join(", ") };

@@ -18,6 +18,7 @@ use http::{agent, digit_pngs, post_raw, strict_profile, Setup};
 use ncs::blob::GraphFile;
 use ncs::device::emulator::{SoftBus, SOFT_FIRMWARE};
 use ncs::device::{Bus, Firmware, OpenOptions};
+use ncs::input::ImagePlan;
 use ncs::preprocess::{self, Scheme};
 use ncs::serve::{GraphInfo, StickWorker, Worker};
 
@@ -88,8 +89,7 @@ fn through_the_server(base: &str, count: usize, images: &[(String, Vec<u8>)]) ->
 /// one inference through the same worker on the same kind of software stick. Time per image, sorted.
 fn direct(graph: &Path, count: usize, images: &[(String, Vec<u8>)]) -> Vec<f64> {
     let file = Arc::new(GraphFile::read(graph).unwrap());
-    let info = GraphInfo::of("graph", &file);
-    let [side, _, channels] = info.input_shape;
+    let plan = ImagePlan::for_network(&GraphInfo::of("graph", &file).network, Some(Scheme::SlimEval), None).unwrap();
     let bus = SoftBus::with_profile(1, strict_profile());
     let firmware = Firmware::from_bytes(SOFT_FIRMWARE.to_vec(), "software stick firmware").unwrap();
     let shared: Arc<dyn Bus> = Arc::new(bus.clone());
@@ -97,9 +97,7 @@ fn direct(graph: &Path, count: usize, images: &[(String, Vec<u8>)]) -> Vec<f64> 
     let mut samples: Vec<f64> = (0..count)
         .map(|i| {
             let started = Instant::now();
-            let decoded = preprocess::decode(&images[i % images.len()].1, "upload").unwrap();
-            let rgb = preprocess::preprocess(&decoded, side as usize, Scheme::SlimEval).unwrap();
-            let input = preprocess::to_channels(rgb.into_raw_vec_and_offset().0, channels).unwrap();
+            let input = plan.apply(&preprocess::decode(&images[i % images.len()].1, "upload").unwrap()).unwrap();
             worker.submit(&input, i as u64).unwrap();
             let collected = worker.collect().unwrap();
             assert_eq!(collected.tag, i as u64);

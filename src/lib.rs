@@ -34,12 +34,14 @@ pub mod error;
 pub mod files;
 pub mod fp16;
 pub mod graph;
+pub mod input;
 pub mod labels;
 pub mod npy;
 pub mod preprocess;
 pub mod profile;
 pub mod reference;
 pub mod sdk;
+#[cfg(feature = "serve")]
 pub mod serve;
 pub mod splitmix;
 pub mod verify;

@@ -180,6 +180,9 @@ fn nonsense_combinations_are_refused() {
     let dir = temp_dir("refused");
     refused(&["run", g, "--input", i, "--output", dir.to_str().unwrap()], "is a folder");
     refused(&["preprocess", &p, "--size", "8", "--fast-mode", "--output", "/tmp/x.npy"], "--fast-mode applies");
+    // --top K takes 1 or more, the same way wherever it is taken (clap refuses it before any work).
+    refused(&["run", g, "--input", i, "--top", "0"], "invalid value '0' for '--top <K>': 0 is not in 1..");
+    refused(&["classify", g, &p, "--labels", i, "--top", "0"], "invalid value '0' for '--top <K>': 0 is not in 1..");
 }
 
 /// Item 8: the input's type by its content; raw tensors; [H,W] for one channel; NCHW named.
@@ -276,7 +279,10 @@ fn logging_version_and_completions() {
     assert!(!stderr(&out).contains("INFO"), "quiet by default: {}", stderr(&out));
     let out = ncs(&["--version"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with(&format!("ncs {}", env!("CARGO_PKG_VERSION"))) && text.contains("features:"), "{text}");
+    assert!(text.starts_with(&format!("ncs {}", env!("CARGO_PKG_VERSION"))), "{text}");
+    // Exactly the features this build has (`default` is a set, not a feature).
+    let features = if cfg!(feature = "serve") { "cli, serve" } else { "cli" };
+    assert!(text.contains(&format!("(features: {features};")), "{text}");
     let out = ncs(&["completions", "bash"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("_ncs") && text.contains("--preprocess"), "{text}");

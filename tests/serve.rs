@@ -108,6 +108,45 @@ fn too_large_bad_images_and_api_keys_are_refused_with_their_reasons() {
     server.stop().unwrap();
 }
 
+/// DeepPicar's input is `[200, 66, 3]`: 66×200 images stored transposed (TF's H/W quirk). The
+/// server prepares uploads as `ncs run` does — the network's own H×W, the same numbers — and
+/// the binary refuses a `--size` that contradicts the network before it opens a stick.
+#[test]
+fn a_non_square_network_is_served_with_images_at_its_own_size() {
+    let graph = common::shared_graphs().join("deeppicar.graph");
+    let photo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/photos/coffee.jpg");
+    let out = common::ncs(&[
+        "run",
+        graph.to_str().unwrap(),
+        "--input",
+        photo.to_str().unwrap(),
+        "--preprocess",
+        "plain",
+        "--backend",
+        "emulator",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(run["preprocess"]["size"], serde_json::json!([66, 200]));
+    let expected = run["output"][0].as_f64().unwrap();
+
+    let (server, _bus) = Setup { sticks: 1, ..Setup::new(&graph, 1, Scheme::Plain) }.start();
+    let reply = post_raw(&agent(), &format!("http://{}/v1/classify", server.addr), &std::fs::read(&photo).unwrap());
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let served = reply.json()["top"][0]["probability"].as_f64().unwrap();
+    // Same preprocessing, same fp16 input, same software stick: the same value.
+    assert_eq!(served, expected, "served {served}, ncs run {expected}");
+    server.stop().unwrap();
+
+    let labels = common::temp_dir("serve-deeppicar").join("labels.txt");
+    std::fs::write(&labels, "steering\n").unwrap();
+    let args = ["serve", graph.to_str().unwrap(), "--labels", labels.to_str().unwrap(), "--emulate", "1"];
+    let out = common::ncs(&[&args[..], &["--size", "200,66"]].concat());
+    assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
+    assert!(common::stderr(&out).contains("the network takes 66×200 images"), "{}", common::stderr(&out));
+}
+
 /// Sends `request` on a fresh connection (never closing its sending side), then reads until the server closes it; returns what
 /// it answered (empty when it closed without a word) and how long that took.
 fn raw_exchange(addr: std::net::SocketAddr, request: &[u8], trickle: Option<Duration>) -> (String, Duration) {

@@ -12,7 +12,7 @@ use ncs::{Error, Result};
 use serde_json::json;
 
 use super::backend::{Backend, BackendArgs};
-use super::input::{self, ImageArgs, RawFormat};
+use super::input::{self, ImageArgs, RawFormatArg};
 use super::table::{Align, Table};
 use super::{out, Outcome};
 
@@ -38,7 +38,7 @@ pub struct BenchArgs {
     pub input: Option<PathBuf>,
     /// Read the input as raw little-endian values shaped as the network input.
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub input_format: Option<RawFormat>,
+    pub input_format: Option<RawFormatArg>,
     #[command(flatten)]
     pub image: ImageArgs,
     /// Print one JSON object.

@@ -9,8 +9,8 @@ use ncs::backend;
 use ncs::blob::GraphFile;
 use ncs::classify::{collect_images, Prediction, Summary, Truth};
 use ncs::labels::{class_count, Labels};
-use ncs::preprocess::{self, NetworkInput};
-use ncs::{Error, Result};
+use ncs::preprocess::NetworkInput;
+use ncs::Result;
 use serde_json::json;
 
 use super::backend::BackendArgs;
@@ -34,7 +34,7 @@ pub struct ClassifyArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
     /// Classes shown per image.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, value_name = "K", default_value_t = 3, value_parser = super::at_least_one())]
     pub top: usize,
     /// CSV of `path,label` giving the truth (otherwise a parent folder named like a class does).
     #[arg(long)]
@@ -45,9 +45,6 @@ pub struct ClassifyArgs {
 }
 
 pub fn run(args: &ClassifyArgs) -> Result<Outcome> {
-    if args.top == 0 {
-        return Err(Error::Usage("--top 0: give K of 1 or more".into()));
-    }
     let kind = args.backend.kind()?;
     let graph = GraphFile::read(&args.graph)?;
     let labels = Labels::read(&args.labels, class_count(graph.blob()))?;
@@ -55,19 +52,17 @@ pub fn run(args: &ClassifyArgs) -> Result<Outcome> {
         Some(csv) => Truth::read_csv(csv)?,
         None => Truth::from_folders(),
     };
-    let network = NetworkInput::of(graph.blob());
-    let prepared = args.image.plan(&network)?;
+    let plan = args.image.plan(&NetworkInput::of(graph.blob()))?;
     let images = collect_images(&args.images)?;
     truth.check(&images, &labels)?;
     let mut backend = backend::open(kind, &graph, &args.backend.options()?)?;
     drop(graph);
-    out::note(&prepared.line());
+    out::note(&plan.line());
     let tty = std::io::stderr().is_terminal() && !args.json && !out::quiet();
     let total = images.len();
     let mut results = Vec::with_capacity(total);
     for (done, path) in images.into_iter().enumerate() {
-        let rgb = preprocess::preprocess_to(&preprocess::open(&path)?, prepared.size, prepared.scheme)?;
-        let output = backend.infer(&network.arrange(&rgb)?)?.output;
+        let output = backend.infer(&plan.apply_to_file(&path)?)?.output;
         let top = top_k(&output, args.top);
         let truth = truth.of(&path, &labels);
         results.push(Prediction { path, top, truth });
@@ -93,7 +88,7 @@ pub fn run(args: &ClassifyArgs) -> Result<Outcome> {
             .collect();
         outln!(
             "{}",
-            json!({ "graph": args.graph.display().to_string(), "backend": backend.name(), "preprocess": prepared.json(), "images": list,
+            json!({ "graph": args.graph.display().to_string(), "backend": backend.name(), "preprocess": plan.json(), "images": list,
                     "summary": { "count": summary.count, "predicted": summary.predicted, "evaluated": summary.evaluated, "correct": summary.correct, "accuracy": summary.accuracy() } })
         );
         return Ok(Outcome::Success);

@@ -1,14 +1,12 @@
-//! A command's network input, one way for every command: the file's type by its content
-//! (`.npy` magic, an image format's signature, or raw values with `--input-format`), images
-//! preprocessed to the network's own H×W with a scheme that is always said, and options that
-//! do not apply to the input refused rather than ignored.
+//! The input flags every command shares, converted into `ncs::input`'s: the scheme and size of
+//! images, the raw format, and options that do not apply to the input refused rather than
+//! ignored. Detection, reading and preprocessing are the library's (`ncs::input`).
 
-use std::io::Read;
 use std::path::Path;
 
-use ncs::preprocess::{self, NetworkInput, Scheme};
-use ncs::{npy, Error, Result};
-use serde_json::json;
+use ncs::input::{self, ImagePlan, InputKind, RawFormat};
+use ncs::preprocess::{NetworkInput, Scheme};
+use ncs::{Error, Result};
 
 use super::out;
 
@@ -25,21 +23,32 @@ pub enum SchemeArg {
     Plain,
 }
 
-/// How raw tensor files are stored.
+impl SchemeArg {
+    /// The library scheme.
+    pub fn scheme(self, seed: u64, fast_mode: bool) -> Scheme {
+        match self {
+            SchemeArg::SlimEval => Scheme::SlimEval,
+            SchemeArg::SlimTrain => Scheme::SlimTrain { seed, fast_mode },
+            SchemeArg::Ncsdk => Scheme::Ncsdk,
+            SchemeArg::Plain => Scheme::Plain,
+        }
+    }
+}
+
+/// How raw tensor files are stored, on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum RawFormat {
+pub enum RawFormatArg {
     /// Little-endian IEEE half floats (as the stick takes them).
     F16,
     /// Little-endian IEEE single floats.
     F32,
 }
 
-impl RawFormat {
-    /// `f16` or `f32`.
-    pub fn name(self) -> &'static str {
-        match self {
-            RawFormat::F16 => "f16",
-            RawFormat::F32 => "f32",
+impl From<RawFormatArg> for RawFormat {
+    fn from(format: RawFormatArg) -> Self {
+        match format {
+            RawFormatArg::F16 => RawFormat::F16,
+            RawFormatArg::F32 => RawFormat::F32,
         }
     }
 }
@@ -76,59 +85,6 @@ pub fn parse_size(text: &str) -> std::result::Result<[usize; 2], String> {
     }
 }
 
-/// How an image input was turned into the tensor, for the stderr note and `--json`.
-#[derive(Debug, Clone)]
-pub struct Prepared {
-    /// The scheme used.
-    pub scheme: Scheme,
-    /// The image size `[height, width]` it was resized to.
-    pub size: [usize; 2],
-    /// Whether the user named the scheme, or why it was chosen.
-    pub chosen_because: Option<String>,
-    /// The network input it became.
-    pub network: NetworkInput,
-}
-
-impl Prepared {
-    /// One line describing it.
-    pub fn line(&self) -> String {
-        let (lo, hi) = self.scheme.value_range();
-        let [h, w] = self.size;
-        let mut text = format!("preprocessing: {} to {h}×{w}, values in [{lo}, {hi}]", self.scheme.name());
-        if self.network.shape[2] == 1 {
-            text.push_str(", one channel = mean of R, G, B");
-        }
-        if self.network.transposed {
-            text.push_str(&format!(", stored transposed as {:?} (TF H/W quirk)", self.network.shape));
-        }
-        if let Some(why) = &self.chosen_because {
-            text.push_str(&format!(" (chosen: {why}; --preprocess to change)"));
-        }
-        text
-    }
-
-    /// As a JSON object: `{ scheme, size: [H, W], value_range: [lo, hi], chosen, reason, transposed, channels }`.
-    pub fn json(&self) -> serde_json::Value {
-        let (lo, hi) = self.scheme.value_range();
-        json!({
-            "scheme": self.scheme.name(),
-            "size": self.size,
-            "value_range": [lo, hi],
-            "chosen": if self.chosen_because.is_some() { "default" } else { "given" },
-            "reason": self.chosen_because,
-            "transposed": self.network.transposed,
-            "channels": self.network.shape[2],
-        })
-    }
-}
-
-/// What kind of file an input is, by its content.
-enum Kind {
-    Npy,
-    Raw(RawFormat),
-    Image,
-}
-
 impl ImageArgs {
     /// The first image option given, if any (to refuse it where no image is read).
     pub fn given(&self) -> Option<&'static str> {
@@ -140,6 +96,11 @@ impl ImageArgs {
         ]
         .into_iter()
         .find_map(|(given, name)| given.then_some(name))
+    }
+
+    /// The scheme named by `--preprocess` (with `--seed` and `--fast-mode`), if any.
+    pub fn scheme(&self) -> Option<Scheme> {
+        self.preprocess.map(|arg| arg.scheme(self.seed.unwrap_or(0), self.fast_mode))
     }
 
     /// Refuses slim-train's options with another scheme.
@@ -157,200 +118,35 @@ impl ImageArgs {
         Ok(())
     }
 
-    /// The scheme to use for `network` and whether it was chosen (with the reason).
-    pub fn scheme_for(&self, network: &NetworkInput) -> Result<(Scheme, Option<String>)> {
-        let (scheme, why) = match self.preprocess {
-            Some(arg) => (arg.scheme(self.seed.unwrap_or(0), self.fast_mode), None),
-            None => {
-                let (scheme, why) = network.default_scheme();
-                (scheme, Some(why))
-            }
-        };
-        self.check(scheme)?;
-        Ok((scheme, why))
-    }
-
-    /// Prepares one image for `network`, checking `--size` against it.
-    pub fn prepare(&self, path: &Path, network: &NetworkInput) -> Result<(Vec<f32>, Prepared)> {
-        let prepared = self.plan(network)?;
-        let image = preprocess::open(path)?;
-        let rgb = preprocess::preprocess_to(&image, prepared.size, prepared.scheme)?;
-        Ok((network.arrange(&rgb)?, prepared))
-    }
-
     /// The preparation images will get for `network`, without reading any.
-    pub fn plan(&self, network: &NetworkInput) -> Result<Prepared> {
-        let wanted = network.image_size();
-        if let Some(size) = self.size.filter(|&s| s != wanted) {
-            let stored = if network.transposed {
-                format!(" (its input {:?} is the image transposed: TF's H/W quirk)", network.shape)
-            } else {
-                String::new()
-            };
-            return Err(Error::Usage(format!(
-                "--size {},{}: the network takes {}×{} images (H×W){stored}; omit --size to use it",
-                size[0], size[1], wanted[0], wanted[1]
-            )));
-        }
-        let channels = network.shape[2];
-        if channels != 1 && channels != 3 {
-            return Err(Error::Usage(format!(
-                "the network input {:?} has {channels} channels; images feed networks of 1 or 3 (pass a .npy)",
-                network.shape
-            )));
-        }
-        let (scheme, chosen_because) = self.scheme_for(network)?;
-        Ok(Prepared { scheme, size: wanted, chosen_because, network: *network })
+    pub fn plan(&self, network: &NetworkInput) -> Result<ImagePlan> {
+        let plan = ImagePlan::for_network(network, self.scheme(), self.size)?;
+        self.check(plan.scheme)?;
+        Ok(plan)
     }
 }
 
-impl SchemeArg {
-    /// The library scheme.
-    pub fn scheme(self, seed: u64, fast_mode: bool) -> Scheme {
-        match self {
-            SchemeArg::SlimEval => Scheme::SlimEval,
-            SchemeArg::SlimTrain => Scheme::SlimTrain { seed, fast_mode },
-            SchemeArg::Ncsdk => Scheme::Ncsdk,
-            SchemeArg::Plain => Scheme::Plain,
-        }
-    }
-}
-
-/// Reads the network input from `path`: a `.npy` (by its magic bytes, whatever its name), raw
-/// values with `--input-format`, or an image. Says on stderr how an image was preprocessed.
+/// Reads the network input from `path` (its kind by content, `ncs::input`), refusing image
+/// options for a tensor; says on stderr how an image was preprocessed.
 pub fn load(
     path: &Path,
     image: &ImageArgs,
-    raw: Option<RawFormat>,
+    raw: Option<RawFormatArg>,
     network: &NetworkInput,
-) -> Result<(Vec<f32>, Option<Prepared>)> {
-    let kind = kind_of(path, raw)?;
-    if !matches!(kind, Kind::Image) {
-        if let Some(flag) = image.given() {
-            return Err(Error::Usage(format!(
-                "{flag} applies to image inputs; {} is a {} tensor, used as it is",
-                path.display(),
-                if matches!(kind, Kind::Npy) { ".npy" } else { "raw" }
-            )));
-        }
+) -> Result<(Vec<f32>, Option<ImagePlan>)> {
+    let kind = InputKind::detect(path, raw.map(RawFormat::from))?;
+    if kind == InputKind::Image {
+        let plan = image.plan(network)?;
+        let values = plan.apply_to_file(path)?;
+        out::note(&format!("{}: {}", path.display(), plan.line()));
+        return Ok((values, Some(plan)));
     }
-    match kind {
-        Kind::Npy => Ok((refuse_unstorable(path, read_npy(path, network.shape)?, network.shape)?, None)),
-        Kind::Raw(format) => {
-            Ok((refuse_unstorable(path, read_raw(path, format, network.shape)?, network.shape)?, None))
-        }
-        Kind::Image => {
-            let (values, prepared) = image.prepare(path, network)?;
-            out::note(&format!("{}: {}", path.display(), prepared.line()));
-            Ok((values, Some(prepared)))
-        }
+    if let Some(flag) = image.given() {
+        return Err(Error::Usage(format!(
+            "{flag} applies to image inputs; {} is a {} tensor, used as it is",
+            path.display(),
+            kind.name()
+        )));
     }
-}
-
-fn kind_of(path: &Path, raw: Option<RawFormat>) -> Result<Kind> {
-    let mut head = Vec::with_capacity(64);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(64).read_to_end(&mut head))
-        .map_err(|source| Error::Io { path: path.to_owned(), source })?;
-    if head.starts_with(b"\x93NUMPY") {
-        if let Some(format) = raw {
-            return Err(Error::Usage(format!(
-                "--input-format {} is for raw files; {} is a .npy (its header gives the type)",
-                format.name(),
-                path.display()
-            )));
-        }
-        return Ok(Kind::Npy);
-    }
-    if let Some(format) = raw {
-        return Ok(Kind::Raw(format));
-    }
-    if image::guess_format(&head).is_ok() {
-        return Ok(Kind::Image);
-    }
-    Err(Error::Input {
-        path: Some(path.to_owned()),
-        message: "neither an image (JPEG, PNG, BMP, TIFF, WebP, GIF) nor a .npy tensor; for raw values \
-                  give --input-format f16|f32"
-            .into(),
-    })
-}
-
-/// The stick stores its input as fp16, so a NaN, an infinity or a value beyond fp16's largest
-/// finite one (65504, which would become ±Inf) is refused, naming the first such value and its
-/// position; what the firmware computes from them is undocumented (docs/cli.md §1, Inputs). The
-/// CPU reference follows the stick, whatever its precision.
-fn refuse_unstorable(path: &Path, values: Vec<f32>, shape: [usize; 3]) -> Result<Vec<f32>> {
-    const FP16_MAX: f32 = 65504.0;
-    let Some((index, value)) = values.iter().enumerate().find(|(_, v)| v.is_nan() || v.abs() > FP16_MAX) else {
-        return Ok(values);
-    };
-    let [_, cols, channels] = shape;
-    let (row, col, channel) = (index / (cols * channels), index / channels % cols, index % channels);
-    let what = if value.is_finite() { "beyond fp16's range (|v| ≤ 65504)" } else { "not a finite number" };
-    Err(Error::Input {
-        path: Some(path.to_owned()),
-        message: format!(
-            "value {value} at flat index {index} (row {row}, column {col}, channel {channel}) is {what}; \
-             the stick stores its input as fp16"
-        ),
-    })
-}
-
-/// Reads a network input .npy: [H,W,C], [1,H,W,C], flat, or [H,W] for one channel.
-fn read_npy(path: &Path, expected: [usize; 3]) -> Result<Vec<f32>> {
-    let array = npy::read(path)?;
-    let count: usize = expected.iter().product();
-    let [h, w, c] = expected;
-    let shape = array.shape.as_slice();
-    let ok = shape == expected
-        || shape == [1, h, w, c]
-        || shape == [count]
-        || (c == 1 && (shape == [h, w] || shape == [1, h, w]));
-    if ok {
-        return Ok(array.values);
-    }
-    let nchw = c > 1 && (shape == [c, h, w] || shape == [1, c, h, w]);
-    let hint = if nchw {
-        format!(
-            "; it looks channels-first (NCHW), which is not the stick's order: transpose to [{h}, {w}, {c}] \
-             (numpy: x.transpose(1, 2, 0) or x[0].transpose(1, 2, 0))"
-        )
-    } else {
-        String::new()
-    };
-    let one = if c == 1 { ", [H, W]" } else { "" };
-    Err(Error::Input {
-        path: Some(path.to_owned()),
-        message: format!(
-            "input shape {:?} does not match the network input {expected:?} (rows, columns, channels; also accepted: \
-             [1, ...]{one} or flat {count}){hint}",
-            array.shape
-        ),
-    })
-}
-
-/// Reads raw little-endian values of exactly the network input's size.
-fn read_raw(path: &Path, format: RawFormat, expected: [usize; 3]) -> Result<Vec<f32>> {
-    let count: usize = expected.iter().product();
-    let width = match format {
-        RawFormat::F16 => 2,
-        RawFormat::F32 => 4,
-    };
-    let len = std::fs::metadata(path).map_err(|source| Error::Io { path: path.to_owned(), source })?.len();
-    if len != (count * width) as u64 {
-        return Err(Error::Input {
-            path: Some(path.to_owned()),
-            message: format!(
-                "{len} bytes; the network input {expected:?} as {} is {count} values = {} bytes",
-                format.name(),
-                count * width
-            ),
-        });
-    }
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_owned(), source })?;
-    Ok(match format {
-        RawFormat::F16 => ncs::fp16::decode(&bytes),
-        RawFormat::F32 => bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-    })
+    Ok((input::read_tensor(path, kind, network)?, None))
 }

@@ -13,6 +13,7 @@ mod logging;
 mod preprocess;
 mod profile;
 mod run;
+#[cfg(feature = "serve")]
 mod serve;
 mod sticks;
 mod table;
@@ -70,6 +71,7 @@ enum Command {
     /// Classify images: top-k per image, a summary, accuracy when the truth is known.
     Classify(classify::ClassifyArgs),
     /// Serve a classifier over HTTP on a pool of sticks (see docs/serve.md).
+    #[cfg(feature = "serve")]
     Serve(serve::ServeArgs),
     /// Preprocess an image into a network input tensor (.npy).
     Preprocess(preprocess::PreprocessArgs),
@@ -107,6 +109,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::Classify(args) => classify::run(&args),
         Command::Profile(args) => profile::run(&args),
+        #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(&args),
         Command::Devices(args) => sticks::devices(&args),
         Command::Boot(args) => sticks::boot_all(&args),
@@ -134,6 +137,12 @@ pub fn main() -> ExitCode {
         }
         None => code,
     }
+}
+
+/// The parser of counts that must be 1 or more (`--top K`): clap refuses 0 with
+/// "invalid value '0' for '--top <K>': 0 is not in 1..=…" (exit 2) before the command runs.
+pub fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
 }
 
 /// Thousands-grouped decimal, for tables people read.

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use ncs::backend::{self, Backend as _};
 use ncs::blob::GraphFile;
+use ncs::input::ImagePlan;
 use ncs::labels::{class_count, Labels};
 use ncs::preprocess::NetworkInput;
 use ncs::reference::StageOutput;
@@ -12,7 +13,7 @@ use ncs::{npy, Error, Result};
 use serde_json::json;
 
 use super::backend::{Backend, BackendArgs};
-use super::input::{self, ImageArgs, Prepared, RawFormat};
+use super::input::{self, ImageArgs, RawFormatArg};
 use super::{grouped, Outcome};
 
 /// Options of `ncs run`.
@@ -27,7 +28,7 @@ pub struct RunArgs {
     pub input: PathBuf,
     /// Read the input as raw little-endian values shaped as the network input.
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub input_format: Option<RawFormat>,
+    pub input_format: Option<RawFormatArg>,
     #[command(flatten)]
     pub image: ImageArgs,
     #[command(flatten)]
@@ -36,7 +37,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub output: Option<PathBuf>,
     /// Print the K largest outputs.
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "K", value_parser = super::at_least_one())]
     pub top: Option<usize>,
     /// Class names, one per line, for --top.
     #[arg(long)]
@@ -61,9 +62,6 @@ pub fn run(args: &RunArgs) -> Result<Outcome> {
         return Err(Error::Usage(
             "--labels names the --top K entries; add --top K (the --output file has no names)".into(),
         ));
-    }
-    if args.top == Some(0) {
-        return Err(Error::Usage("--top 0: give K of 1 or more".into()));
     }
     if let Some(path) = &args.output {
         check_writable(path)?;
@@ -124,7 +122,7 @@ pub fn run(args: &RunArgs) -> Result<Outcome> {
             "backend": backend_name,
             "precision": format!("{:?}", args.backend.precision).to_lowercase(),
             "input": args.input.display().to_string(),
-            "preprocess": prepared.as_ref().map(Prepared::json),
+            "preprocess": prepared.as_ref().map(ImagePlan::json),
             "input_shape": input_shape,
             "output_shape": shape,
             "output": result.output,

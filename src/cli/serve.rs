@@ -4,16 +4,16 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ncs::backend::{firmware_for, open_bus_with, BackendKind, BackendOptions};
+use ncs::backend::BackendKind;
 use ncs::blob::GraphFile;
-use ncs::device::{Bus, OpenOptions};
+use ncs::input::ImagePlan;
 use ncs::labels::Labels;
-use ncs::serve::{App, BackendWorker, Config, GraphInfo, StickWorker, Worker};
+use ncs::serve::{open_workers, App, Config, GraphInfo};
 use ncs::{Error, Result};
 
-use super::backend::{Backend, BackendArgs, PrecisionArg};
-use super::input::SchemeArg;
-use super::Outcome;
+use super::backend::{BackendArgs, PrecisionArg};
+use super::input::{parse_size, SchemeArg};
+use super::{out, Outcome};
 
 /// Options of `ncs serve`.
 #[derive(Debug, clap::Args)]
@@ -23,12 +23,13 @@ pub struct ServeArgs {
     /// Class names, one per line (a line reading `classes` is skipped, as NCSDK apps did).
     #[arg(long)]
     pub labels: PathBuf,
-    /// How an uploaded image becomes the network input (`ncsdk` is what NCSDK-era apps did).
-    #[arg(long, value_enum, default_value_t = SchemeArg::SlimEval)]
-    pub preprocess: SchemeArg,
-    /// Side length (must equal the network's input; default: the network's input).
-    #[arg(long)]
-    pub size: Option<usize>,
+    /// How an uploaded image becomes the network input (`ncsdk` is what NCSDK-era apps did)
+    /// [default: chosen from the network input, and said].
+    #[arg(long, value_enum, value_name = "SCHEME")]
+    pub preprocess: Option<SchemeArg>,
+    /// Image size H,W (or N for N,N); must be the network's own [default: the network's own].
+    #[arg(long, value_name = "H,W", value_parser = parse_size)]
+    pub size: Option<[usize; 2]>,
     /// Sticks to use: `all`, or a count (the CPU backend: that many executors).
     #[arg(long, default_value = "all")]
     pub devices: String,
@@ -54,24 +55,25 @@ pub fn run(args: &ServeArgs) -> Result<Outcome> {
     let graph = Arc::new(GraphFile::read(&args.graph)?);
     let name = args.graph.file_name().map_or_else(|| args.graph.display().to_string(), |n| n.to_string_lossy().into());
     let info = GraphInfo::of(&name, &graph);
-    if let Some(size) = args.size.filter(|&s| s != info.input_shape[0] as usize) {
-        return Err(Error::Usage(format!(
-            "--size {size}: the network input is {:?}; images must preprocess to its side",
-            info.input_shape
-        )));
-    }
+    let plan = ImagePlan::for_network(&info.network, args.preprocess.map(|s| s.scheme(0, false)), args.size)?;
     let labels = Labels::read(&args.labels, info.classes())?;
     let config = Config {
         graph: info,
         labels: labels.names().to_vec(),
-        scheme: args.preprocess.scheme(0, false),
+        scheme: plan.scheme,
         queue: args.queue,
         max_body: args.max_body,
         api_key: args.api_key.clone().filter(|k| !k.is_empty()),
         client_timeout: ncs::serve::CLIENT_TIMEOUT,
     };
     config.validate().map_err(|e| e.in_graph(Some(&args.graph)))?;
-    let workers = open_workers(args, graph)?;
+    out::note(&plan.line());
+    let workers = open_workers(
+        backend_kind(args)?,
+        devices(&args.devices)?,
+        graph,
+        &args.backend.options_with(PrecisionArg::Fp16)?,
+    )?;
     let names: Vec<String> = workers.iter().map(|w| format!("{} ({})", w.name(), w.kind())).collect();
     let app = App::new(config, workers)?;
     let runtime = ncs::serve::runtime()?;
@@ -115,105 +117,24 @@ async fn shutdown_signal() {
     println!("ncs serve: shutting down: no new connections; finishing the requests in flight");
 }
 
-/// One worker per stick asked for (opened in parallel: a real stick takes seconds to boot).
-fn open_workers(args: &ServeArgs, graph: Arc<GraphFile>) -> Result<Vec<Box<dyn Worker>>> {
-    let kind = match (args.backend.backend, args.backend.emulate) {
-        (None, None) if args.backend.emulate_profile.is_none() => Backend::Usb,
-        _ => args.backend.backend()?,
-    };
-    let options = args.backend.options_with(PrecisionArg::Fp16)?;
-    let wanted = match args.devices.as_str() {
-        "all" => None,
-        n => Some(
-            n.parse::<usize>()
-                .ok()
-                .filter(|&n| n > 0)
-                .ok_or_else(|| Error::Usage(format!("--devices {n}: expected `all` or a count of at least 1")))?,
-        ),
-    };
-    match kind {
-        // The CPU reference and an NCSDK library: one inference at a time each, through the
-        // library's backend factory (which is also how they recover).
-        Backend::Cpu | Backend::Sdk => {
-            let count = wanted.unwrap_or(1);
-            if kind == Backend::Sdk && count > 1 {
-                return Err(Error::Usage("--backend sdk serves with one device".into()));
-            }
-            (0..count)
-                .map(|i| {
-                    let (graph, options) = (Arc::clone(&graph), options.clone());
-                    let open: ncs::serve::Opener = Box::new(move || ncs::backend::open(kind.into(), &graph, &options));
-                    let name = format!("{}{i}", BackendKind::from(kind).name());
-                    Ok(Box::new(BackendWorker::open(&name, open)?) as Box<dyn Worker>)
-                })
-                .collect()
-        }
-        Backend::Emulator | Backend::Usb => open_sticks(args, kind, wanted, graph, &options),
+/// The backend: as the other commands, except that with none of `--backend`, `--emulate` and
+/// `--emulate-profile` it is the real sticks (a server is for deployment).
+fn backend_kind(args: &ServeArgs) -> Result<BackendKind> {
+    match (args.backend.backend, args.backend.emulate) {
+        (None, None) if args.backend.emulate_profile.is_none() => Ok(BackendKind::Usb),
+        _ => args.backend.kind(),
     }
 }
 
-/// A [`StickWorker`] (both slots in use, recovered in place) per stick on the bus.
-fn open_sticks(
-    args: &ServeArgs,
-    kind: Backend,
-    wanted: Option<usize>,
-    graph: Arc<GraphFile>,
-    backend: &BackendOptions,
-) -> Result<Vec<Box<dyn Worker>>> {
-    let emulated = kind == Backend::Emulator;
-    let bus: Arc<dyn Bus> = Arc::from(
-        open_bus_with(emulated.then_some(backend.emulate), backend.emulate_profile.as_ref())?
-            .ok_or(Error::NoUsbSubsystem)?,
-    );
-    let firmware = firmware_for(emulated, backend.firmware.as_deref())?;
-    let found = bus.sticks().map_err(|source| Error::Bus { bus: bus.describe(), source })?;
-    if found.is_empty() {
-        return Err(Error::NoStick { bus: bus.describe() });
-    }
-    if wanted.is_some_and(|n| n > found.len()) {
-        return Err(Error::Usage(format!(
-            "--devices {}: {} stick(s) found on {}",
-            args.devices,
-            found.len(),
-            bus.describe()
-        )));
-    }
-    let names: Vec<String> = found.iter().map(|s| s.name()).take(wanted.unwrap_or(usize::MAX)).collect();
-    let options = OpenOptions { tracer: backend.tracer.clone(), ..OpenOptions::default() };
-    let label = BackendKind::from(kind).name();
-    let opened: Vec<Result<StickWorker>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = names
-            .iter()
-            .map(|name| {
-                let (bus, firmware, graph, options) =
-                    (Arc::clone(&bus), firmware.clone(), Arc::clone(&graph), options.clone());
-                scope.spawn(move || StickWorker::open(bus, name, label, firmware, graph, options))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .zip(&names)
-            .map(|(h, name)| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Error::BackendFault { backend: name.clone(), message: "opening it panicked".into() })
-                })
-            })
-            .collect()
-    });
-    let mut workers: Vec<Box<dyn Worker>> = Vec::new();
-    let mut first_error = None;
-    for (name, result) in names.iter().zip(opened) {
-        match result {
-            Ok(worker) => workers.push(Box::new(worker)),
-            // A deployment keeps serving with the sticks that work; the others are named.
-            Err(e) => {
-                log::error!("{name}: cannot open, serving without it: {e}");
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    match first_error {
-        Some(e) if workers.is_empty() => Err(e),
-        _ => Ok(workers),
+/// `--devices`: `all` (`None`) or a count of at least 1.
+fn devices(text: &str) -> Result<Option<usize>> {
+    match text {
+        "all" => Ok(None),
+        n => n
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n > 0)
+            .map(Some)
+            .ok_or_else(|| Error::Usage(format!("--devices {n}: expected `all` or a count of at least 1"))),
     }
 }

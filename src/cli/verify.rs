@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use ncs::backend::{self as backends, BackendKind};
 use ncs::blob::GraphFile;
+use ncs::input::ImagePlan;
 use ncs::preprocess::NetworkInput;
 use ncs::reference::{Executor, Precision};
 use ncs::verify::{self, Comparison, Criteria};
@@ -12,7 +13,7 @@ use ncs::{Error, Result};
 use serde_json::json;
 
 use super::backend::BackendArgs;
-use super::input::{self, ImageArgs, Prepared, RawFormat};
+use super::input::{self, ImageArgs, RawFormatArg};
 use super::Outcome;
 
 /// Options of `ncs verify`.
@@ -25,7 +26,7 @@ pub struct VerifyArgs {
     pub input: PathBuf,
     /// Read the input as raw little-endian values shaped as the network input.
     #[arg(long, value_enum, value_name = "FORMAT")]
-    pub input_format: Option<RawFormat>,
+    pub input_format: Option<RawFormatArg>,
     /// The backend under test (--backend, --emulate, --precision, ...).
     #[command(flatten)]
     pub backend: BackendArgs,
@@ -107,7 +108,7 @@ pub fn run(args: &VerifyArgs) -> Result<Outcome> {
         let d = divergence.as_ref().map(|d| json!({ "stage": d.stage, "name": d.name, "comparison": comparison_json(&d.comparison), "prefixes_run": d.probes }));
         outln!(
             "{}",
-            json!({ "graph": args.graph.display().to_string(), "backend": kind.name(), "preprocess": prepared.as_ref().map(Prepared::json), "against": "cpu", "pass": comparison.pass, "comparison": comparison_json(&comparison), "first_divergent_stage": d })
+            json!({ "graph": args.graph.display().to_string(), "backend": kind.name(), "preprocess": prepared.as_ref().map(ImagePlan::json), "against": "cpu", "pass": comparison.pass, "comparison": comparison_json(&comparison), "first_divergent_stage": d })
         );
     } else {
         print_report(args, kind, &comparison, &criteria);

@@ -118,18 +118,6 @@ pub fn preprocess_to(image: &Image, [height, width]: [usize; 2], scheme: Scheme)
     })
 }
 
-/// A preprocessed RGB tensor (flat HWC) for a network taking `channels` channels: 3 as is,
-/// 1 as the mean of R, G and B.
-pub fn to_channels(rgb: Vec<f32>, channels: u32) -> Result<Vec<f32>> {
-    match channels {
-        3 => Ok(rgb),
-        1 => Ok(rgb.chunks_exact(3).map(|p| (p[0] + p[1] + p[2]) / 3.0).collect()),
-        other => {
-            Err(Error::Input { path: None, message: format!("images feed networks of 1 or 3 channels, not {other}") })
-        }
-    }
-}
-
 /// Decodes and preprocesses a file.
 pub fn preprocess_file(path: &Path, size: usize, scheme: Scheme) -> Result<Array3<f32>> {
     preprocess(&open(path)?, size, scheme)

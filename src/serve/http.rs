@@ -180,15 +180,11 @@ async fn run_classification(app: &App, request: Request) -> Result<Classified, R
         })?;
     let permit = app.preprocess_slots.acquire().await.map_err(|_| unavailable(app, "the server is stopping"))?;
     let preprocess_started = Instant::now();
-    let (scheme, [side, _, channels]) = (app.config.scheme, app.config.graph.input_shape);
-    let input = tokio::task::spawn_blocking(move || {
-        let decoded = preprocess::decode(&image, "upload")?;
-        let rgb = preprocess::preprocess(&decoded, side as usize, scheme)?.into_raw_vec_and_offset().0;
-        preprocess::to_channels(rgb, channels)
-    })
-    .await
-    .map_err(|e| unavailable(app, &format!("preprocessing stopped: {e}")))?
-    .map_err(|e| Refusal::BadRequest(e.to_string()))?;
+    let plan = app.plan.clone();
+    let input = tokio::task::spawn_blocking(move || plan.apply(&preprocess::decode(&image, "upload")?))
+        .await
+        .map_err(|e| unavailable(app, &format!("preprocessing stopped: {e}")))?
+        .map_err(|e| Refusal::BadRequest(e.to_string()))?;
     let preprocess = preprocess_started.elapsed();
     drop(permit);
     let reply = app.pool.submit(ticket, input).await.map_err(|_| unavailable(app, "the stick pool stopped"))?;

@@ -6,7 +6,7 @@
 //! ```
 //!
 //! - [`worker`]: the [`Worker`] trait over one stick ([`StickWorker`], native driver, two slots)
-//!   or any backend ([`BackendWorker`], e.g. the CPU reference);
+//!   or any backend ([`BackendWorker`], e.g. the CPU reference); [`open`]: a worker per stick;
 //! - [`pool`]: one thread per worker, the bounded queue, failure handling and recovery;
 //! - [`http`]: the routes (`POST /Inference`, `POST /v1/classify`, `GET /healthz`,
 //!   `GET /metrics`, `GET /`); [`metrics`]: Prometheus text; [`page`]: the upload page.
@@ -18,6 +18,7 @@
 pub mod body;
 pub mod http;
 pub mod metrics;
+pub mod open;
 pub mod page;
 pub mod pool;
 pub mod status;
@@ -33,8 +34,10 @@ use sha2::{Digest, Sha256};
 
 use crate::blob::GraphFile;
 use crate::error::{Error, Result};
-use crate::preprocess::Scheme;
+use crate::input::ImagePlan;
+use crate::preprocess::{NetworkInput, Scheme};
 pub use metrics::Metrics;
+pub use open::open_workers;
 pub use pool::{Answer, Pool, PoolError, Ticket};
 pub use status::{StickState, StickStatus};
 pub use worker::{BackendWorker, Collected, Opener, StickWorker, Worker};
@@ -48,6 +51,8 @@ pub struct GraphInfo {
     pub sha256: String,
     /// Network input `[rows, columns, channels]`.
     pub input_shape: [u32; 3],
+    /// What the network input asks of an image (its H×W, channels, TensorFlow's H/W swap).
+    pub network: NetworkInput,
     /// Network output `[rows, columns, channels]`.
     pub output_shape: [u32; 3],
 }
@@ -58,7 +63,13 @@ impl GraphInfo {
     pub fn of(name: &str, graph: &GraphFile) -> Self {
         let sha256 = Sha256::digest(graph.to_bytes()).iter().map(|b| format!("{b:02x}")).collect();
         let blob = graph.blob();
-        GraphInfo { name: name.to_owned(), sha256, input_shape: blob.input_shape(), output_shape: blob.output_shape() }
+        GraphInfo {
+            name: name.to_owned(),
+            sha256,
+            input_shape: blob.input_shape(),
+            network: NetworkInput::of(blob),
+            output_shape: blob.output_shape(),
+        }
     }
 
     /// Number of output values (classes, for a classifier).
@@ -94,15 +105,9 @@ pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const MAX_CONNECTIONS: usize = 1024;
 
 impl Config {
-    /// Checks the labels and the network input against what images can feed.
+    /// Checks the labels, the limits, and the network input against what images can feed.
     pub fn validate(&self) -> Result<()> {
-        let [rows, cols, channels] = self.graph.input_shape;
-        if rows != cols || !matches!(channels, 1 | 3) {
-            return Err(Error::Usage(format!(
-                "{}: images preprocess to a square of 1 or 3 channels; the network input is [{rows}, {cols}, {channels}]",
-                self.graph.name
-            )));
-        }
+        self.plan()?;
         if self.labels.len() != self.graph.classes() {
             return Err(Error::Usage(format!(
                 "{} labels for the {} outputs of {}",
@@ -119,6 +124,13 @@ impl Config {
         }
         Ok(())
     }
+
+    /// How uploads become the network input: [`scheme`](Self::scheme) at the network's own H×W
+    /// (`ncs::input`, as `ncs run` and `ncs classify` prepare images).
+    pub fn plan(&self) -> Result<ImagePlan> {
+        ImagePlan::for_network(&self.graph.network, Some(self.scheme), None)
+            .map_err(|e| Error::Usage(format!("{}: {e}", self.graph.name)))
+    }
 }
 
 /// Everything the routes share.
@@ -130,6 +142,8 @@ pub struct App {
     pub pool: Pool,
     /// Counters.
     pub metrics: Metrics,
+    /// How each upload becomes the network input.
+    pub plan: ImagePlan,
     /// Bounds concurrent decoding (a decoded image can be large): one per core.
     preprocess_slots: tokio::sync::Semaphore,
     started: Instant,
@@ -139,6 +153,7 @@ impl App {
     /// Validates `config` and starts the pool over `workers`.
     pub fn new(config: Config, workers: Vec<Box<dyn Worker>>) -> Result<Arc<App>> {
         config.validate()?;
+        let plan = config.plan()?;
         if workers.is_empty() {
             return Err(Error::Usage("no sticks to serve with".into()));
         }
@@ -148,6 +163,7 @@ impl App {
             config,
             pool,
             metrics: Metrics::default(),
+            plan,
             preprocess_slots: tokio::sync::Semaphore::new(cores),
             started: Instant::now(),
         }))
