@@ -15,8 +15,12 @@
 //! - [`device`]: the native NCS1 driver over a USB bus, and the strict software stick.
 //! - [`sdk`]: Intel's C library (or our drop-in) through bindgen, and the status table.
 //! - [`backend`]: one [`backend::Backend`] trait over all of these, and the factory that opens one.
-//! - [`preprocess`], [`npy`], [`labels`]: inputs and label files.
+//! - [`input`]: a network's input from a file, its kind told by content (`.npy`, image, raw),
+//!   and how images are prepared for a network ([`input::ImagePlan`]); [`preprocess`] does the
+//!   image arithmetic, [`npy`] the files; [`labels`]: label files.
 //! - [`verify`], [`profile`], [`bench`](mod@bench), [`classify`]: the reports built on backends.
+//! - `serve` (cargo feature `serve`, on by default): an image classifier over HTTP on a pool of
+//!   sticks. The `ncs` binary (feature `cli`) is a thin layer of flags over these modules.
 //! - [`fp16`], [`splitmix`], [`files`]: the one fp16 codec, the one seeded random stream, and
 //!   file reading with a size limit.
 //! - [`error`]: one error type, a variant per kind of failure.
