@@ -181,8 +181,14 @@ fn nonsense_combinations_are_refused() {
     refused(&["run", g, "--input", i, "--output", dir.to_str().unwrap()], "is a folder");
     refused(&["preprocess", &p, "--size", "8", "--fast-mode", "--output", "/tmp/x.npy"], "--fast-mode applies");
     // --top K takes 1 or more, the same way wherever it is taken (clap refuses it before any work).
-    refused(&["run", g, "--input", i, "--top", "0"], "invalid value '0' for '--top <K>': 0 is not in 1..");
-    refused(&["classify", g, &p, "--labels", i, "--top", "0"], "invalid value '0' for '--top <K>': 0 is not in 1..");
+    refused(
+        &["run", g, "--input", i, "--top", "0"],
+        "invalid value '0' for '--top <K>': expected a whole number of 1 or more",
+    );
+    refused(
+        &["classify", g, &p, "--labels", i, "--top", "0"],
+        "invalid value '0' for '--top <K>': expected a whole number of 1 or more",
+    );
 }
 
 /// Item 8: the input's type by its content; raw tensors; [H,W] for one channel; NCHW named.

@@ -34,7 +34,7 @@ pub struct ClassifyArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
     /// Classes shown per image.
-    #[arg(long, value_name = "K", default_value_t = 3, value_parser = super::at_least_one())]
+    #[arg(long, value_name = "K", default_value_t = 3, value_parser = super::at_least_one)]
     pub top: usize,
     /// CSV of `path,label` giving the truth (otherwise a parent folder named like a class does).
     #[arg(long)]

@@ -139,10 +139,15 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The parser of counts that must be 1 or more (`--top K`): clap refuses 0 with
-/// "invalid value '0' for '--top <K>': 0 is not in 1..=…" (exit 2) before the command runs.
-pub fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
-    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+/// The parser of counts that must be 1 or more (`--top K`): clap refuses 0 with "invalid value
+/// '0' for '--top <K>': expected a whole number of 1 or more" (exit 2) before the command runs.
+/// (clap's `RangedU64ValueParser` would print the range's end, 18446744073709551615.)
+pub fn at_least_one(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| "expected a whole number of 1 or more".to_owned())
 }
 
 /// Thousands-grouped decimal, for tables people read.

@@ -37,7 +37,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub output: Option<PathBuf>,
     /// Print the K largest outputs.
-    #[arg(long, value_name = "K", value_parser = super::at_least_one())]
+    #[arg(long, value_name = "K", value_parser = super::at_least_one)]
     pub top: Option<usize>,
     /// Class names, one per line, for --top.
     #[arg(long)]
