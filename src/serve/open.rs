@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::backend::{self, firmware_for, open_bus, BackendKind, BackendOptions};
+use crate::backend::{self, firmware_for, open_bus_with, BackendKind, BackendOptions};
 use crate::blob::GraphFile;
 use crate::device::{Bus, OpenOptions};
 use crate::error::{Error, Result};
@@ -52,7 +52,10 @@ fn open_sticks(
     backend: &BackendOptions,
 ) -> Result<Vec<Box<dyn Worker>>> {
     let emulated = kind == BackendKind::Emulator;
-    let bus: Arc<dyn Bus> = Arc::from(open_bus(emulated.then_some(backend.emulate))?.ok_or(Error::NoUsbSubsystem)?);
+    let bus: Arc<dyn Bus> = Arc::from(
+        open_bus_with(emulated.then_some(backend.emulate), backend.emulate_profile.as_ref())?
+            .ok_or(Error::NoUsbSubsystem)?,
+    );
     let firmware = firmware_for(emulated, backend.firmware.as_deref())?;
     let found = bus.sticks().map_err(|source| Error::Bus { bus: bus.describe(), source })?;
     if found.is_empty() {
