@@ -48,6 +48,7 @@ pub(crate) unsafe fn tile(job: &TileJob) {
             row.iter_mut().zip(dst.iter()).for_each(|(v, d)| *v += d);
         }
         if let Some(finish) = job.finish {
+            debug_assert!(!finish.round, "portable kernels leave fp16 rounding to the driver (Isa::rounds_in_kernel)");
             if !finish.bias.is_null() {
                 // SAFETY: as above.
                 let bias = unsafe { &*(finish.bias as *const [f32; NR]) };
