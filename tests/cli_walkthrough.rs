@@ -1,6 +1,7 @@
 //! Defects a new user met walking through README in order (issue 13): options a backend would
 //! ignore are refused, software sticks refuse what the CPU refuses, `ncs boot` names sticks
-//! where they are now, label headings in any spelling, and the install script's usage errors.
+//! where they are now, label headings in any spelling, the install script's usage errors, the
+//! precision spelled as its flag, and unwritable paths named by the flag they came from.
 
 mod common;
 
@@ -187,4 +188,26 @@ fn software_stick_figures_through_the_sdk_backend_are_labelled_simulated() {
     let v: serde_json::Value =
         serde_json::from_str(&sdk(&["bench", &g, "-n", "3", "--warmup", "1", "--json"])).unwrap();
     assert_eq!(v["thermal_simulated"], true, "{v}");
+}
+
+#[test]
+fn run_text_spells_the_precision_as_the_flag_does() {
+    for precision in ["fp16", "fp32"] {
+        let (code, out, err) = run(&["--precision", precision]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(out.contains(&format!("on cpu ({precision})")), "{out}");
+    }
+}
+
+#[test]
+fn an_unwritable_path_names_the_flag_it_came_from() {
+    let dir = temp_dir("walk-writable");
+    let folder = dir.to_str().unwrap();
+    let (g, _) = tiny();
+    let out = ncs(&["profile", &g, "-n", "1", "--html", folder]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("--html {folder}: is a folder")), "{}", stderr(&out));
+    let (code, _, err) = run(&["--output", folder]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&format!("--output {folder}: is a folder")), "{err}");
 }

@@ -108,6 +108,34 @@ fn too_large_bad_images_and_api_keys_are_refused_with_their_reasons() {
     server.stop().unwrap();
 }
 
+/// `?top=` is checked as `--top` is (a whole number of 1 or more), and a known route asked with
+/// the wrong method is a 405 that names the methods served, counted in `/metrics` like the rest.
+#[test]
+fn a_bad_top_and_a_wrong_method_are_refused_with_their_reasons() {
+    let (server, _bus) = Setup { sticks: 1, ..Setup::new(&mnist(), 10, Scheme::Plain) }.start();
+    let (base, agent) = (format!("http://{}", server.addr), agent());
+    let png = &digit_pngs()[3].1;
+    for bad in ["0", "abc", "-1", ""] {
+        let reply = post_raw(&agent, &format!("{base}/v1/classify?top={bad}"), png);
+        assert_eq!(reply.status, 400, "top={bad}: {}", reply.body);
+        assert!(reply.json()["error"].as_str().unwrap().contains(&format!("top={bad}: expected a whole number")));
+    }
+    let reply = post_raw(&agent, &format!("{base}/v1/classify?top=99"), png);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.json()["top"].as_array().unwrap().len(), 10, "more than the classes gives every class");
+    let reply = get(&agent, &format!("{base}/v1/classify"));
+    assert_eq!(reply.status, 405, "{}", reply.body);
+    assert!(reply.json()["error"].as_str().unwrap().contains("GET is not served at /v1/classify"), "{}", reply.body);
+    let metrics = get(&agent, &format!("{base}/metrics")).body;
+    for line in [
+        "ncs_requests_total{route=\"/v1/classify\",status=\"400\"} 4",
+        "ncs_requests_total{route=\"other\",status=\"405\"} 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "missing `{line}` in\n{metrics}");
+    }
+    server.stop().unwrap();
+}
+
 /// DeepPicar's input is `[200, 66, 3]`: 66×200 images stored transposed (TF's H/W quirk). The
 /// server prepares uploads as `ncs run` does — the network's own H×W, the same numbers — and
 /// the binary refuses a `--size` that contradicts the network before it opens a stick.

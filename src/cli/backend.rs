@@ -41,6 +41,16 @@ pub enum PrecisionArg {
     Fp32,
 }
 
+impl std::fmt::Display for PrecisionArg {
+    /// The flag's own spelling (`fp16`, `fp32`), as text output and `--json` show it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PrecisionArg::Fp16 => "fp16",
+            PrecisionArg::Fp32 => "fp32",
+        })
+    }
+}
+
 impl From<PrecisionArg> for Precision {
     fn from(p: PrecisionArg) -> Self {
         match p {

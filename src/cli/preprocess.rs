@@ -31,7 +31,7 @@ pub struct PreprocessArgs {
 }
 
 pub fn run(args: &PreprocessArgs) -> Result<Outcome> {
-    super::run::check_writable(&args.output)?;
+    super::run::check_writable("--output", &args.output)?;
     let plan = match &args.graph {
         Some(path) => args.prep.plan(&NetworkInput::of(GraphFile::read(path)?.blob()))?,
         None => {

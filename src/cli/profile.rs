@@ -39,7 +39,7 @@ pub fn run(args: &ProfileArgs) -> Result<Outcome> {
     }
     let graph = GraphFile::read(&args.graph)?;
     if let Some(path) = &args.html {
-        super::run::check_writable(path)?;
+        super::run::check_writable("--html", path)?;
     }
     let mut backend = backend::open(kind, &graph, &args.backend.options()?)?;
     let blob = graph.into_blob();

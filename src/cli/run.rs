@@ -64,7 +64,7 @@ pub fn run(args: &RunArgs) -> Result<Outcome> {
         ));
     }
     if let Some(path) = &args.output {
-        check_writable(path)?;
+        check_writable("--output", path)?;
     }
     let graph = GraphFile::read(&args.graph)?;
     let labels = args.labels.as_deref().map(|path| Labels::read(path, class_count(graph.blob()))).transpose()?;
@@ -120,7 +120,7 @@ pub fn run(args: &RunArgs) -> Result<Outcome> {
         let doc = json!({
             "graph": args.graph.display().to_string(),
             "backend": backend_name,
-            "precision": format!("{:?}", args.backend.precision).to_lowercase(),
+            "precision": args.backend.precision.to_string(),
             "input": args.input.display().to_string(),
             "preprocess": prepared.as_ref().map(ImagePlan::json),
             "input_shape": input_shape,
@@ -138,7 +138,7 @@ pub fn run(args: &RunArgs) -> Result<Outcome> {
         return Ok(Outcome::Success);
     }
     outln!(
-        "{}: output {:?} ({} values) in {:.3} ms on {backend_name} ({:?})",
+        "{}: output {:?} ({} values) in {:.3} ms on {backend_name} ({})",
         args.graph.display(),
         shape,
         grouped(result.output.len() as u64),
@@ -172,10 +172,10 @@ pub fn run(args: &RunArgs) -> Result<Outcome> {
 
 /// Refuses an output path that cannot be written before any work is done: a folder, a missing
 /// parent, or no permission. Leaves no file behind.
-pub fn check_writable(path: &Path) -> Result<()> {
+pub fn check_writable(flag: &str, path: &Path) -> Result<()> {
     let io = |source| Error::Io { path: path.to_owned(), source };
     if path.is_dir() {
-        return Err(Error::Usage(format!("--output {}: is a folder; give a file name", path.display())));
+        return Err(Error::Usage(format!("{flag} {}: is a folder; give a file name", path.display())));
     }
     let existed = path.exists();
     std::fs::OpenOptions::new().append(true).create(true).open(path).map_err(io)?;

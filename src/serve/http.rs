@@ -33,6 +33,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
+        .method_not_allowed_fallback(wrong_method)
         // The body is read (bounded) by `body`; the multipart parser then reads it from memory.
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(app)
@@ -124,13 +125,16 @@ async fn inference(State(app): State<Arc<App>>, request: Request) -> Response {
 async fn classify(State(app): State<Arc<App>>, request: Request) -> Response {
     let started = Instant::now();
     let classes = app.config.labels.len();
-    let top = request
-        .uri()
-        .query()
-        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("top=")))
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(5)
-        .clamp(1, classes);
+    let top = match requested_top(request.uri().query()) {
+        Ok(top) => top.unwrap_or(5).min(classes),
+        Err(message) => {
+            let (parts, body) = request.into_parts();
+            body::drain(&parts.headers, body).await;
+            let refusal = Refusal::BadRequest(message);
+            let response = refusal.respond(json!({ "error": refusal.message(&app), "status": 400 }));
+            return finish(&app, "/v1/classify", started, response);
+        }
+    };
     let response = match run_classification(&app, request).await {
         Ok(done) => {
             let a = &done.answer;
@@ -157,6 +161,18 @@ async fn classify(State(app): State<Arc<App>>, request: Request) -> Response {
         Err(refusal) => refusal.respond(json!({ "error": refusal.message(&app), "status": refusal.status().as_u16() })),
     };
     finish(&app, "/v1/classify", started, response)
+}
+
+/// `top=K` from a query string: `Ok(None)` when absent; K must be a whole number of 1 or more,
+/// as `--top` on the command line (more than the classes is cut to the classes).
+fn requested_top(query: Option<&str>) -> Result<Option<usize>, String> {
+    let Some(value) = query.and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("top="))) else {
+        return Ok(None);
+    };
+    match value.parse::<usize>() {
+        Ok(k) if k >= 1 => Ok(Some(k)),
+        _ => Err(format!("top={value}: expected a whole number of 1 or more")),
+    }
 }
 
 async fn run_classification(app: &App, request: Request) -> Result<Classified, Refusal> {
@@ -261,6 +277,15 @@ async fn not_found(State(app): State<Arc<App>>) -> Response {
     let started = Instant::now();
     let body = json!({ "error": "no such route (try GET / or POST /v1/classify)", "status": 404 });
     finish(&app, "other", started, (StatusCode::NOT_FOUND, json_body(&body)).into_response())
+}
+
+async fn wrong_method(State(app): State<Arc<App>>, method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let started = Instant::now();
+    let body = json!({
+        "error": format!("{method} is not served at {} (GET /, /healthz, /metrics; POST /Inference, /v1/classify)", uri.path()),
+        "status": 405,
+    });
+    finish(&app, "other", started, (StatusCode::METHOD_NOT_ALLOWED, json_body(&body)).into_response())
 }
 
 fn finish(app: &App, route: &'static str, started: Instant, response: Response) -> Response {
