@@ -3,6 +3,8 @@
 //! allocation. The graphs are a real TensorFlow-written pb (`tests/data/compile/ops/
 //! conv_bias_relu.pb`: input → Conv2D → BiasAdd → Relu → output) edited through the message
 //! structs, so each case differs from a good graph in exactly one way.
+//!
+//! Long (~550 lines) as a table is long: one test per class of bad input, each read alone.
 
 mod common;
 

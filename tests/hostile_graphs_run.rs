@@ -237,3 +237,21 @@ fn the_issue_mutant_is_refused_in_seconds_under_a_4_gib_address_space_limit() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("multiply-adds") && err.contains("1000"), "{err}");
 }
+
+/// tiny_cnn's pool2 with outputDimZ 15 or 17 (its input has 16 channels): pooling keeps the
+/// channels, so the plan refuses the stage by name — the kernel would size its rows from the
+/// input and leave output values unwritten (or, in debug builds, stop on an assertion).
+#[test]
+fn pooling_that_changes_the_channel_count_is_refused_by_name() {
+    let original = std::fs::read(common::own_graphs().join("tiny_cnn.graph")).unwrap();
+    let z = layout::HEADER_LEN + 3 * layout::RECORD_LEN + record::OUTPUT_DIMS + 8;
+    assert_eq!(u32_at(&original, z), 16, "tiny_cnn's pool2 has 16 channels");
+    for channels in [15, 17] {
+        let mut bytes = original.clone();
+        put_u32(&mut bytes, z, channels);
+        let blob = ncs::blob::parse(&bytes).expect("the parser's extent checks pass");
+        let Err(err) = Executor::new(&blob, Precision::Fp16) else { panic!("{channels} channels: planned") };
+        let err = err.to_string();
+        assert!(err.contains("pool2/AvgPool") && err.contains("pooling keeps the channels"), "{err}");
+    }
+}

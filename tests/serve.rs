@@ -169,7 +169,17 @@ fn a_non_square_network_is_served_with_images_at_its_own_size() {
 
     let labels = common::temp_dir("serve-deeppicar").join("labels.txt");
     std::fs::write(&labels, "steering\n").unwrap();
-    let args = ["serve", graph.to_str().unwrap(), "--labels", labels.to_str().unwrap(), "--emulate", "1"];
+    // Port 0: were the refusal ever to go, the server would not take a fixed port from others.
+    let args = [
+        "serve",
+        graph.to_str().unwrap(),
+        "--labels",
+        labels.to_str().unwrap(),
+        "--emulate",
+        "1",
+        "--listen",
+        "127.0.0.1:0",
+    ];
     let out = common::ncs(&[&args[..], &["--size", "200,66"]].concat());
     assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
     assert!(common::stderr(&out).contains("the network takes 66×200 images"), "{}", common::stderr(&out));

@@ -61,12 +61,13 @@ fn the_driver_logs_what_a_stick_debugger_needs() {
         close_settle: Duration::from_millis(100),
         ..OpenOptions::default()
     };
-    // A USB 3 stick: it comes back on another bus. Results take 40 ms, so the first GET output
-    // is refused and retried.
+    // A USB 3 stick: it comes back on another bus. Results take 1 s, so the first GET output
+    // is refused and retried even if this thread is descheduled between input and GET on a
+    // loaded machine (at 40 ms it could miss the refusal).
     let profile = Profile {
         boot_absence: Duration::from_millis(60),
         reset_linger: Duration::from_millis(60),
-        latency: Some(Duration::from_millis(40)),
+        latency: Some(Duration::from_secs(1)),
         ..Profile::usb3()
     };
     let bus = SoftBus::with_profile(1, profile);

@@ -2,6 +2,10 @@
 //! native NCS1 driver — or over software sticks when `NCS_EMULATE=N` is set — so unchanged
 //! NCSDK v1 programs (C, or Python's `mvnc.mvncapi` through ctypes) run without the NCSDK.
 //!
+//! One file (~410 lines) on purpose: the exported functions are the ABI table, checked against
+//! `vendor/mvnc.h` in one place; option numbers (`options.rs`), handles (`registry.rs`) and
+//! the firmware lookup (`location.rs`) are modules.
+//!
 //! Behaviour follows NCSDK v1: blocking `LoadTensor`/`GetResult` unless `MVNC_DONT_BLOCK`,
 //! options by number ([`options`]), pointers for TIME_TAKEN / DEBUG_INFO / THERMAL_STATS /
 //! OPTIMISATION_LIST that stay valid (buffers are overwritten in place). Misuse — NULL
@@ -169,8 +173,9 @@ pub unsafe extern "C" fn mvncOpenDevice(name: *const c_char, device_handle: *mut
         // SAFETY: checked non-null; the caller's contract makes it NUL-terminated.
         let name = unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned();
         let lib = Library::get();
-        // As NCSDK: the name before the first ':' is the stick to boot; none is a bad parameter
-        // (docs/usb_protocol.md §16).
+        // As NCSDK (strtok_r on ':'): a name of nothing but ':' is a bad parameter
+        // (docs/usb_protocol.md §16). Unlike strtok, a leading ':' is not skipped here: ":1-1"
+        // names no stick and answers MVNC_ERROR.
         if name.split(':').all(str::is_empty) {
             lib.log(&format!("mvncOpenDevice: no device name in {name:?}"));
             return Status::InvalidParameters;

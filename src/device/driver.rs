@@ -1,5 +1,8 @@
 //! The native NCS1 driver: boot a stick, allocate a graph, pipeline inferences.
 //!
+//! One file (~410 lines) on purpose: it is the driver's state machine for one stick, read top
+//! to bottom; options (`options.rs`), telemetry (`telemetry.rs`) and the wire live elsewhere.
+//!
 //! Threading model: a [`Device`] is `Send` and owned by one thread at a time (`&mut self`
 //! everywhere), so there is no internal locking and no lock to leak on a failed write. Drive
 //! several sticks from several threads, one `Device` each. A device holds at most one graph

@@ -23,6 +23,17 @@ impl Planner<'_> {
             || -> Result<(View, Shape)> { Ok((self.view(&s.input, Some(out_dims), Role::Input)?, out_shape)) };
         let own_shape =
             || -> Result<(View, Shape)> { Ok((self.view(&s.input, None, Role::Input)?, shape(s.input.dims))) };
+        // Pooling windows each channel on its own: a record whose output has other channels
+        // than its input describes no pooling (the kernel sizes its rows from the input).
+        let pool_shape = || -> Result<(View, Shape)> {
+            if s.input.dims.z != out_dims.z {
+                return Err(self.fail(format!(
+                    "pooling keeps the channels, but the input has {} and the output (outputDimZ) {}",
+                    s.input.dims.z, out_dims.z
+                )));
+            }
+            own_shape()
+        };
 
         let (kernel, (input, in_shape)) = match s.op {
             Op::Convolution => {
@@ -77,11 +88,11 @@ impl Planner<'_> {
                     self.blob_range(&s.taps.location, s.taps.pointer, inputs.saturating_mul(outputs), "taps")?;
                 (Kernel::FullyConnected { weights }, (self.view(&flat, None, Role::Input)?, Shape::new(1, 1, inputs)))
             }
-            Op::MaxPooling => (Kernel::Pool { window: self.window(false)?, kind: PoolKind::Max }, own_shape()?),
+            Op::MaxPooling => (Kernel::Pool { window: self.window(false)?, kind: PoolKind::Max }, pool_shape()?),
             Op::AveragePooling => {
                 let divisor =
                     if s.pad_style == PadStyle::Caffe { AvgDivisor::PaddedWindow } else { AvgDivisor::ValidCells };
-                (Kernel::Pool { window: self.window(false)?, kind: PoolKind::Average(divisor) }, own_shape()?)
+                (Kernel::Pool { window: self.window(false)?, kind: PoolKind::Average(divisor) }, pool_shape()?)
             }
             Op::SoftMax => {
                 if s.op_params.is_used() {
