@@ -3,6 +3,8 @@
 //! where they are now, label headings in any spelling, the install script's usage errors, the
 //! precision spelled as its flag, and unwritable paths named by the flag they came from.
 
+#[path = "common/cdylib.rs"]
+mod cdylib;
 mod common;
 
 use std::path::PathBuf;
@@ -152,27 +154,9 @@ fn install_script_usage_errors() {
     }
 }
 
-/// The drop-in library, built into this test's target directory (`cargo test` builds only
-/// what tests link).
-fn drop_in_library() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .args(["build", "--quiet", "-p", "ncs-libmvnc", "--target-dir"])
-        .arg(profile_dir.parent().unwrap())
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        build.arg("--release");
-    }
-    let out = build.output().expect("run cargo");
-    assert!(out.status.success(), "building libmvnc failed: {}", String::from_utf8_lossy(&out.stderr));
-    profile_dir.join("libmvnc.so")
-}
-
 #[test]
 fn software_stick_figures_through_the_sdk_backend_are_labelled_simulated() {
-    let lib = drop_in_library();
+    let lib = cdylib::build("ncs-libmvnc", "libmvnc.so");
     let (g, i) = tiny();
     let sdk = |extra: &[&str]| {
         let mut args = extra.to_vec();

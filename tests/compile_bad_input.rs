@@ -7,12 +7,15 @@
 //! Long (~550 lines) as a table is long: one test per class of bad input, each read alone.
 
 mod common;
+#[path = "common/graphdef.rs"]
+mod graphdef;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use bytes::Bytes;
-use ncs::compile::proto::{attr_value::Value, dtype, AttrValue, Dim, GraphDef, NodeDef, TensorProto, TensorShapeProto};
+use graphdef::{float_const, int64_const, op_node, shape};
+use ncs::compile::proto::{attr_value::Value, dtype, AttrValue, GraphDef, NodeDef, TensorProto};
 use ncs::compile::{compile, CompileError, CompileErrorKind, CompileOptions};
 use ncs::splitmix::SplitMix64;
 use prost::Message;
@@ -45,20 +48,8 @@ fn node_mut<'a>(g: &'a mut GraphDef, name: &str) -> &'a mut NodeDef {
     g.node.iter_mut().find(|n| n.name == name).unwrap()
 }
 
-fn shape(dims: &[i64]) -> TensorShapeProto {
-    TensorShapeProto { dim: dims.iter().map(|&size| Dim { size }).collect(), unknown_rank: false }
-}
-
 fn set_input_shape(g: &mut GraphDef, dims: &[i64]) {
     node_mut(g, "input").attr.insert("shape".into(), AttrValue { value: Some(Value::Shape(shape(dims))) });
-}
-
-fn float_const(name: &str, dims: &[i64], float_val: Vec<f32>) -> NodeDef {
-    let tensor = TensorProto { dtype: dtype::FLOAT, tensor_shape: Some(shape(dims)), float_val, ..Default::default() };
-    let mut node = NodeDef { name: name.into(), op: "Const".into(), ..Default::default() };
-    node.attr.insert("value".into(), AttrValue { value: Some(Value::Tensor(tensor)) });
-    node.attr.insert("dtype".into(), AttrValue { value: Some(Value::Type(dtype::FLOAT)) });
-    node
 }
 
 fn expect_error(result: Result<(), CompileError>, kind: CompileErrorKind, mentions: &[&str]) -> CompileError {
@@ -348,27 +339,6 @@ fn the_cli_exits_2_naming_the_file_and_the_node() {
     let missing = common::ncs(&["compile", dir.join("missing.pb").to_str().unwrap(), "-o", out]);
     assert_eq!(missing.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-fn op_node(name: &str, op: &str, inputs: &[&str]) -> NodeDef {
-    NodeDef {
-        name: name.into(),
-        op: op.into(),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        ..Default::default()
-    }
-}
-
-fn int64_const(name: &str, values: &[i64]) -> NodeDef {
-    let tensor = TensorProto {
-        dtype: dtype::INT64,
-        tensor_shape: Some(shape(&[values.len() as i64])),
-        int64_val: values.to_vec(),
-        ..Default::default()
-    };
-    let mut node = NodeDef { name: name.into(), op: "Const".into(), ..Default::default() };
-    node.attr.insert("value".into(), AttrValue { value: Some(Value::Tensor(tensor)) });
-    node
 }
 
 /// The good graph with `nodes` added and `output` reading `last` instead of the ReLU.

@@ -7,11 +7,15 @@
 //!
 //! This binary holds a single test because it caps the process-wide allocator.
 
+#[path = "common/graphdef.rs"]
+mod graphdef;
+
 use std::alloc::System;
 
 use bytes::Bytes;
 use cap::Cap;
-use ncs::compile::proto::{attr_value::Value, dtype, AttrValue, Dim, GraphDef, NodeDef, TensorProto, TensorShapeProto};
+use graphdef::{float_const, int64_const, op_node};
+use ncs::compile::proto::{GraphDef, NodeDef};
 use ncs::compile::{compile, CompileErrorKind, CompileOptions};
 use prost::Message;
 
@@ -28,51 +32,12 @@ const LIVE_LIMIT: usize = 640 * MIB;
 /// charged, the 200-Reshape chain allocated 200 × 128 MiB.
 const TOTAL_LIMIT: usize = 640 * MIB;
 
-fn shape(dims: &[i64]) -> TensorShapeProto {
-    TensorShapeProto { dim: dims.iter().map(|&size| Dim { size }).collect(), unknown_rank: false }
-}
-
-fn constant(name: &str, tensor: TensorProto) -> NodeDef {
-    let mut node = NodeDef { name: name.into(), op: "Const".into(), ..Default::default() };
-    node.attr.insert("value".into(), AttrValue { value: Some(Value::Tensor(tensor)) });
-    node
-}
-
-fn floats(name: &str, dims: &[i64], float_val: Vec<f32>) -> NodeDef {
-    constant(
-        name,
-        TensorProto { dtype: dtype::FLOAT, tensor_shape: Some(shape(dims)), float_val, ..Default::default() },
-    )
-}
-
-fn ints(name: &str, values: &[i64]) -> NodeDef {
-    let dims = [values.len() as i64];
-    constant(
-        name,
-        TensorProto {
-            dtype: dtype::INT64,
-            tensor_shape: Some(shape(&dims)),
-            int64_val: values.to_vec(),
-            ..Default::default()
-        },
-    )
-}
-
-fn op(name: &str, op: &str, inputs: &[&str]) -> NodeDef {
-    NodeDef {
-        name: name.into(),
-        op: op.into(),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        ..Default::default()
-    }
-}
-
 /// The committed conv → bias → relu graph, its output reading `Mul(Relu, last)`.
 fn scaled_by(nodes: Vec<NodeDef>, last: &str) -> Vec<u8> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/compile/ops/conv_bias_relu.pb");
     let mut g = GraphDef::decode(&std::fs::read(path).unwrap()[..]).unwrap();
     g.node.extend(nodes);
-    g.node.push(op("scaled", "Mul", &["Relu", last]));
+    g.node.push(op_node("scaled", "Mul", &["Relu", last]));
     g.node.iter_mut().find(|n| n.name == "output").unwrap().input[0] = "scaled".into();
     g.encode_to_vec()
 }
@@ -83,7 +48,7 @@ fn reshape_chain(source: &str, count: usize, shapes: [&str; 2]) -> (Vec<NodeDef>
     let mut previous = source.to_string();
     for i in 0..count {
         let name = format!("reshape{i}");
-        nodes.push(op(&name, "Reshape", &[&previous, shapes[i % 2]]));
+        nodes.push(op_node(&name, "Reshape", &[&previous, shapes[i % 2]]));
         previous = name;
     }
     (nodes, previous)
@@ -95,26 +60,31 @@ fn constant_chains_compile_or_are_refused_within_bounded_memory_and_work() {
     let mut cases: Vec<(&str, Vec<u8>, Option<CompileErrorKind>)> = Vec::new();
 
     // 200 Reshapes over a 4096×4096 constant given by one value: refused by the constant budget.
-    let mut nodes =
-        vec![floats("big", &[4096, 4096], vec![0.5]), ints("flat", &[1 << 24]), ints("square", &[4096, 4096])];
+    let mut nodes = vec![
+        float_const("big", &[4096, 4096], vec![0.5]),
+        int64_const("flat", &[1 << 24]),
+        int64_const("square", &[4096, 4096]),
+    ];
     let (chain, last) = reshape_chain("big", 200, ["flat", "square"]);
     nodes.extend(chain);
     cases.push(("200 Reshapes of a 16 Mi constant", scaled_by(nodes, &last), Some(CompileErrorKind::Limit)));
 
     // The same chain over a scalar: compiles (the scale is folded into the convolution).
-    let mut nodes = vec![floats("small", &[1], vec![0.5]), ints("one", &[1]), ints("one_by_one", &[1, 1])];
+    let mut nodes =
+        vec![float_const("small", &[1], vec![0.5]), int64_const("one", &[1]), int64_const("one_by_one", &[1, 1])];
     let (chain, last) = reshape_chain("small", 200, ["one_by_one", "one"]);
     nodes.extend(chain);
-    nodes.push(ints("scalar", &[]));
-    nodes.push(op("scale", "Reshape", &[&last, "scalar"]));
+    nodes.push(int64_const("scalar", &[]));
+    nodes.push(op_node("scale", "Reshape", &[&last, "scalar"]));
     cases.push(("200 Reshapes of a scalar", scaled_by(nodes, "scale"), None));
 
     // 64 Adds growing a 4096×1 and a 1×4096 constant into 16 Mi values each.
-    let mut nodes = vec![floats("column", &[4096, 1], vec![1.0; 4096]), floats("row", &[1, 4096], vec![1.0; 4096])];
+    let mut nodes =
+        vec![float_const("column", &[4096, 1], vec![1.0; 4096]), float_const("row", &[1, 4096], vec![1.0; 4096])];
     let mut previous = "column".to_string();
     for i in 0..64 {
         let name = format!("grow{i}");
-        nodes.push(op(&name, "Add", &[&previous, "row"]));
+        nodes.push(op_node(&name, "Add", &[&previous, "row"]));
         previous = name;
     }
     cases.push(("64 broadcast Adds", scaled_by(nodes, &previous), Some(CompileErrorKind::Limit)));

@@ -2,6 +2,9 @@
 //! ncs's own bindgen bindings (the `sdk` backend), a C program built with the system `cc`,
 //! and a Python ctypes script. Outputs must equal the CPU reference's, byte for byte.
 
+#[path = "../../tests/common/cdylib.rs"]
+mod cdylib;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -13,27 +16,10 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// The drop-in library, built once per test run: `cargo test` compiles only what tests link,
-/// so the cdylib is built here, into the same target directory.
+/// The drop-in library, built once per test run.
 fn library() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().unwrap();
-            let profile_dir = exe.parent().unwrap().parent().unwrap();
-            let target_dir = profile_dir.parent().unwrap();
-            let mut build = Command::new(env!("CARGO"));
-            build.args(["build", "--quiet", "-p", "ncs-libmvnc", "--target-dir"]).arg(target_dir).current_dir(root());
-            if profile_dir.file_name().is_some_and(|n| n == "release") {
-                build.arg("--release");
-            }
-            let out = build.output().expect("run cargo");
-            assert!(out.status.success(), "building libmvnc failed: {}", String::from_utf8_lossy(&out.stderr));
-            let lib = profile_dir.join("libmvnc.so");
-            assert!(lib.exists(), "{} was not built", lib.display());
-            lib
-        })
-        .clone()
+    BUILT.get_or_init(|| cdylib::build("ncs-libmvnc", "libmvnc.so")).clone()
 }
 
 /// Graph path, fp16 input bytes and the CPU reference's fp16 output bytes, as files.

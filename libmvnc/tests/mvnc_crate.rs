@@ -8,18 +8,13 @@
 //! accepts (docs/usb_protocol.md §10); it prints an error and carries on when a call fails, so
 //! the test also checks that every inference printed a digit and no error did.
 
+#[path = "../../tests/common/cdylib.rs"]
+mod cdylib;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const CRATE: &str = "mvnc-0.3.0";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn profile_dir() -> PathBuf {
-    std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_path_buf()
-}
 
 fn cargo_home() -> PathBuf {
     std::env::var_os("CARGO_HOME")
@@ -63,23 +58,9 @@ fn archive(work: &Path) -> PathBuf {
     cached_archive().expect("cargo fetch left mvnc-0.3.0.crate in its cache")
 }
 
-/// The drop-in, built into the same target directory as this test (as `drop_in.rs` does).
-fn library() -> PathBuf {
-    let profile = profile_dir();
-    let mut build = Command::new(env!("CARGO"));
-    build.args(["build", "--quiet", "-p", "ncs-libmvnc", "--target-dir"]).arg(profile.parent().unwrap());
-    if profile.file_name().is_some_and(|n| n == "release") {
-        build.arg("--release");
-    }
-    run(build.current_dir(root()), "building libmvnc");
-    let lib = profile.join("libmvnc.so");
-    assert!(lib.exists(), "{} was not built", lib.display());
-    lib
-}
-
 #[test]
 fn the_mvnc_crates_mnist_example_runs_unchanged_to_finished() {
-    let lib = library();
+    let lib = cdylib::build("ncs-libmvnc", "libmvnc.so");
     let work = std::env::temp_dir().join(format!("ncs-mvnc-crate-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
@@ -88,7 +69,7 @@ fn the_mvnc_crates_mnist_example_runs_unchanged_to_finished() {
     let source = work.join(CRATE);
 
     // Its own target directory under ours, kept between runs; our library on the link path.
-    let target = profile_dir().parent().unwrap().join("mvnc-crate");
+    let target = cdylib::profile_dir().parent().unwrap().join("mvnc-crate");
     let rustflags = format!("-L native={}", lib.parent().unwrap().display());
     let build = |offline: bool| {
         let mut command = Command::new(env!("CARGO"));

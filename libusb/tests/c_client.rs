@@ -4,6 +4,9 @@
 //! NCSDK v1.12 libmvnc built from its sources, running a hello-world flow. Outputs must equal
 //! the CPU reference's byte for byte.
 
+#[path = "../../tests/common/cdylib.rs"]
+mod cdylib;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -16,29 +19,10 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// target/<profile>, where the test binary's `deps/` folder is.
-fn profile_dir() -> PathBuf {
-    std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_path_buf()
-}
-
-/// The drop-in, built once per run (`cargo test` does not build cdylibs for integration tests).
+/// The drop-in, built once per run.
 fn library() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let dir = profile_dir();
-            let mut build = Command::new(env!("CARGO"));
-            build.args(["build", "--quiet", "-p", "ncs-libusb", "--target-dir"]).arg(dir.parent().unwrap());
-            if dir.file_name().is_some_and(|n| n == "release") {
-                build.arg("--release");
-            }
-            let out = build.current_dir(root()).output().expect("run cargo");
-            assert!(out.status.success(), "building the drop-in failed: {}", text(&out.stderr));
-            let lib = dir.join("libusb-1.0.so.0");
-            assert!(lib.exists(), "{} was not built", lib.display());
-            lib
-        })
-        .clone()
+    BUILT.get_or_init(|| cdylib::build("ncs-libusb", "libusb-1.0.so.0")).clone()
 }
 
 fn text(bytes: &[u8]) -> String {
