@@ -45,30 +45,24 @@ pub fn deconv2d(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::reference::ops::testing::{assert_close, random};
 
     /// Transposed convolution by its scatter definition, from forward weights W_fw[kh][kw][K][C]
-    /// (TF's conv2d_transpose filter layout): each input pixel adds x·W into a stride-spaced
-    /// output window, cropped by the padding.
-    fn naive_transposed(
-        x: &[f32],
-        s: Shape,
-        w_fw: &[f32],
-        kernel: usize,
-        stride: usize,
-        pad: usize,
-        o: Shape,
-    ) -> Vec<f32> {
+    /// (TF's conv2d_transpose filter layout): input pixel `(iy, ix)` adds `x · W_fw[a][b]` to
+    /// output `(iy·s + a − p, ix·s + b − p)`, cropped by the padding. Also the property tests'
+    /// reference (`ops/proptests.rs`).
+    pub fn naive_transposed(x: &[f32], s: Shape, w_fw: &[f32], win: &Window, o: Shape) -> Vec<f32> {
+        let [kh, kw] = win.kernel;
         let k = o.channels;
         let mut out = vec![0.0; o.len()];
         for iy in 0..s.rows {
             for ix in 0..s.cols {
-                for a in 0..kernel {
-                    for b in 0..kernel {
-                        let oy = (iy * stride + a) as isize - pad as isize;
-                        let ox = (ix * stride + b) as isize - pad as isize;
+                for a in 0..kh {
+                    for b in 0..kw {
+                        let oy = (iy * win.stride[0] + a) as isize - win.pad[0] as isize;
+                        let ox = (ix * win.stride[1] + b) as isize - win.pad[1] as isize;
                         if oy < 0 || ox < 0 || oy as usize >= o.rows || ox as usize >= o.cols {
                             continue;
                         }
@@ -76,7 +70,7 @@ mod tests {
                             for c in 0..s.channels {
                                 out[(oy as usize * o.cols + ox as usize) * k + kk] += x
                                     [(iy * s.cols + ix) * s.channels + c]
-                                    * w_fw[((a * kernel + b) * k + kk) * s.channels + c];
+                                    * w_fw[((a * kw + b) * k + kk) * s.channels + c];
                             }
                         }
                     }
@@ -109,7 +103,7 @@ mod tests {
             let win = Window { kernel: [kernel, kernel], stride: [stride, stride], pad: [pad, pad], dilation: 1 };
             let mut out = vec![0.0; o.len()];
             deconv2d(&x, s, &taps, &win, o, &mut out, &Finish::NONE);
-            assert_close(&out, &naive_transposed(&x, s, &w_fw, kernel, stride, pad, o), 1e-5, "deconv");
+            assert_close(&out, &naive_transposed(&x, s, &w_fw, &win, o), 1e-5, "deconv");
         }
     }
 }

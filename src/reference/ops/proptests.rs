@@ -141,34 +141,6 @@ fn naive_pool(x: &[f32], s: Shape, win: &Window, caffe_average: Option<bool>, o:
     out
 }
 
-/// Transposed convolution by scattering: input pixel `(iy, ix)` adds `x · W_fw[a][b]` to output
-/// `(iy·s + a − p, ix·s + b − p)`, with forward weights `W_fw[kh][kw][K][C]`.
-fn naive_transposed(x: &[f32], s: Shape, w_fw: &[f32], win: &Window, o: Shape) -> Vec<f32> {
-    let [kh, kw] = win.kernel;
-    let k = o.channels;
-    let mut out = vec![0.0; o.len()];
-    for iy in 0..s.rows {
-        for ix in 0..s.cols {
-            for a in 0..kh {
-                for b in 0..kw {
-                    let oy = (iy * win.stride[0] + a) as isize - win.pad[0] as isize;
-                    let ox = (ix * win.stride[1] + b) as isize - win.pad[1] as isize;
-                    if oy < 0 || ox < 0 || oy as usize >= o.rows || ox as usize >= o.cols {
-                        continue;
-                    }
-                    for kk in 0..k {
-                        for c in 0..s.channels {
-                            out[(oy as usize * o.cols + ox as usize) * k + kk] +=
-                                x[(iy * s.cols + ix) * s.channels + c] * w_fw[((a * kw + b) * k + kk) * s.channels + c];
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -243,7 +215,7 @@ proptest! {
         let mut out = vec![0.0; o.len()];
         deconv::deconv2d(&x, input, &taps, &win, o, &mut out, &Finish::NONE);
         let what = format!("{input:?} kernel {kernel:?} stride {stride:?} pad {pad:?} K={k}");
-        assert_close(&out, &naive_transposed(&x, input, &w_fw, &win, o), 1e-5, &what);
+        assert_close(&out, &deconv::tests::naive_transposed(&x, input, &w_fw, &win, o), 1e-5, &what);
     }
 }
 
