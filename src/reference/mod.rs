@@ -27,8 +27,9 @@ use crate::blob::{Arena, Blob, BlobError, BlobErrorKind, Location, StageType};
 use crate::error::{Error, Result};
 
 use arena::{Arenas, View};
-use kernels::{Epilogue, PackedB};
+use kernels::Epilogue;
 pub use limits::Limits;
+use ops::conv::ConvWeights;
 use ops::elementwise;
 use ops::rows::{self, Finish};
 use ops::{conv, deconv, depthwise, fc, layout, lrn, pool, softmax};
@@ -164,9 +165,12 @@ impl Executor {
         });
         let output = largest(&|s| s.out_shape.len());
         let plan: usize = self.steps.iter().map(|s| std::mem::size_of::<Step>() + s.name.len()).sum();
-        let packed: usize = self.steps.iter().filter_map(|s| s.packed.as_ref()).map(PackedB::heap_bytes).sum();
+        let packed: usize = self.steps.iter().filter_map(|s| s.packed.as_ref()).map(ConvWeights::heap_bytes).sum();
         let values = arenas + gathered + second + output;
-        (values * std::mem::size_of::<f32>() + plan + packed + kernels::scratch_bytes()) as u64
+        // Winograd's per-thread buffers, one per thread that runs products (as the kernels').
+        let transforms = self.steps.iter().filter_map(|s| s.packed.as_ref()).map(ConvWeights::scratch_bytes).max();
+        let transforms = transforms.unwrap_or(0) * (rayon::current_num_threads() + 1);
+        (values * std::mem::size_of::<f32>() + plan + packed + kernels::scratch_bytes() + transforms) as u64
     }
 
     /// Heap bytes of the convolution weights packed for the kernels (what packing costs in
@@ -228,14 +232,13 @@ impl Executor {
     }
 }
 
-/// Packs a convolution's weights and bias for the kernels (a fully-connected layer reads its
+/// Prepares a convolution's weights and bias for the kernels (a fully-connected layer reads its
 /// weights in place: each is used once per inference).
-fn pack_weights(step: &Step, blob: &[f32]) -> Option<PackedB> {
+fn pack_weights(step: &Step, blob: &[f32]) -> Option<ConvWeights> {
     let bias = step.bias.as_ref().map(|r| &blob[r.clone()]);
     match &step.kernel {
         Kernel::Conv { weights, window } => {
-            let taps = window.kernel[0] * window.kernel[1] * step.in_shape.channels;
-            Some(conv::pack(&blob[weights.clone()], taps, step.out_shape.channels, bias))
+            Some(ConvWeights::new(&blob[weights.clone()], window, step.in_shape, step.out_shape, bias))
         }
         _ => None,
     }

@@ -191,6 +191,19 @@ pub fn scratch_bytes() -> usize {
 /// If the operands' sizes disagree or a row would fall outside `out.data` (planner bugs, not
 /// bad input: the planner checks every view first).
 pub fn gemm(lhs: &Lhs<'_>, b: &PackedB, out: Output<'_>, epilogue: Epilogue) {
+    product(lhs, b, out, epilogue, true);
+}
+
+/// [`gemm`] on the calling thread only: for callers that already split their work over the
+/// pool (one small product per work item).
+///
+/// # Panics
+/// As [`gemm`].
+pub fn gemm_serial(lhs: &Lhs<'_>, b: &PackedB, out: Output<'_>, epilogue: Epilogue) {
+    product(lhs, b, out, epilogue, false);
+}
+
+fn product(lhs: &Lhs<'_>, b: &PackedB, out: Output<'_>, epilogue: Epilogue, parallel: bool) {
     let isa = b.isa();
     assert!(isa.is_supported(), "gemm: this CPU cannot run {isa} kernels");
     let (source, m) = match *lhs {
@@ -222,7 +235,8 @@ pub fn gemm(lhs: &Lhs<'_>, b: &PackedB, out: Output<'_>, epilogue: Epilogue) {
     let row_blocks = m.div_ceil(row_block);
     let panels = b.panels();
     let threads = rayon::current_num_threads();
-    let groups = if row_blocks >= 2 * threads { 1 } else { panels.min((2 * threads).div_ceil(row_blocks)) };
+    let groups =
+        if !parallel || row_blocks >= 2 * threads { 1 } else { panels.min((2 * threads).div_ceil(row_blocks)) };
     let shared = SharedOut(out.data.as_mut_ptr());
     let geometry = Placement { offset: out.offset, cols, pixel_stride: out.pixel_stride, row_stride: out.row_stride };
     let item = |index: usize| {
@@ -231,7 +245,7 @@ pub fn gemm(lhs: &Lhs<'_>, b: &PackedB, out: Output<'_>, epilogue: Epilogue) {
         let panel_range = g * panels / groups..(g + 1) * panels / groups;
         run_item(&source, b, rows, panel_range, shared, geometry, epilogue);
     };
-    if m * n * b.k() < PARALLEL_MACS || row_blocks * groups == 1 {
+    if !parallel || m * n * b.k() < PARALLEL_MACS || row_blocks * groups == 1 {
         (0..row_blocks * groups).for_each(item);
     } else {
         (0..row_blocks * groups).into_par_iter().for_each(item);
@@ -266,13 +280,7 @@ fn run_item(
     let isa = b.isa();
     let [mr, nr] = isa.tile();
     let n = b.n();
-    let (clamp, elu) = match epilogue.activation {
-        Activation::None => (Clamp::None, None),
-        Activation::Relu => (Clamp::Relu, None),
-        Activation::ReluX(cap) => (Clamp::ReluX(cap), None),
-        Activation::LeakyRelu(slope) => (Clamp::Leaky(slope), None),
-        Activation::Elu(alpha) => (Clamp::None, Some(alpha)),
-    };
+    let (clamp, elu) = Clamp::of(epilogue.activation);
     // Rounding happens after ELU, so with ELU (or without vector fp16 conversions) it is scalar.
     let round_in_kernel = epilogue.round_fp16 && isa.rounds_in_kernel() && elu.is_none();
     let scalar_after = elu.is_some() || (epilogue.round_fp16 && !round_in_kernel);

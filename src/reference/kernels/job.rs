@@ -2,6 +2,8 @@
 //! every one of them against its slice. The contract each ISA's `tile` relies on
 //! is written here once.
 
+use crate::reference::ops::elementwise::Activation;
+
 /// Most rows any micro-kernel's tile has.
 pub(crate) const MAX_MR: usize = 8;
 /// Most columns any micro-kernel's tile has.
@@ -29,6 +31,20 @@ pub(crate) enum Clamp {
     ReluX(f32),
     /// x < 0 ? slope·x : x.
     Leaky(f32),
+}
+
+impl Clamp {
+    /// The part of `activation` done in registers, and ELU's alpha, which is done after the
+    /// store (it needs an exponential).
+    pub(crate) fn of(activation: Activation) -> (Clamp, Option<f32>) {
+        match activation {
+            Activation::None => (Clamp::None, None),
+            Activation::Relu => (Clamp::Relu, None),
+            Activation::ReluX(cap) => (Clamp::ReluX(cap), None),
+            Activation::LeakyRelu(slope) => (Clamp::Leaky(slope), None),
+            Activation::Elu(alpha) => (Clamp::None, Some(alpha)),
+        }
+    }
 }
 
 /// The fused epilogue of the last reduction block.

@@ -21,6 +21,7 @@ mod isa;
 mod job;
 mod micro;
 mod pack;
+mod winograd;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -33,7 +34,10 @@ mod portable;
 #[cfg(test)]
 mod tests;
 
-pub use gemm::{gemm, scratch_bytes, ConvGeometry, Epilogue, Lhs, Output};
+pub use gemm::{gemm, gemm_serial, scratch_bytes, ConvGeometry, Epilogue, Lhs, Output};
 pub use gemv::gemv;
 pub use isa::Isa;
+pub(crate) use job::Clamp;
 pub use pack::PackedB;
+pub(crate) use winograd::{input_tile, output_tile, TileEpilogue};
+pub use winograd::{WinogradAxis, F1_1, F4_3};

@@ -1,5 +1,6 @@
-//! Convolution (op 0) over HWC data with HWCK weights, as one product on the packed-panel
-//! kernels of [`crate::reference::kernels`].
+//! Convolution (op 0) over HWC data with HWCK weights: one product on the packed-panel kernels
+//! of [`crate::reference::kernels`], or Winograd ([`super::winograd`]) for 3×3, 1×3 and 3×1
+//! stride-1 windows where it pays.
 //!
 //! Weights `[kh][kw][C][K]` are already the row-major (kh·kw·C)×K right-hand matrix, and a
 //! row of im2col in (tap row, tap column, channel) order is the matching left-hand row, so the
@@ -8,14 +9,65 @@
 //! unpadded convolution multiplies the input's pixel rows directly. Bias, activation and fp16
 //! rounding happen as each tile is stored.
 
+use super::winograd::{self, RowTarget, WinogradWeights};
 use super::Shape;
 use crate::reference::kernels::{gemm, ConvGeometry, Epilogue, Isa, Lhs, Output, PackedB};
 use crate::window::Window;
 
-/// Packs `[kh][kw][C][K]` weights (`taps` = kh·kw·C rows of K) and an optional bias of K values
-/// for this CPU's kernels: done once, when the executor is built.
-pub fn pack(weights: &[f32], taps: usize, k: usize, bias: Option<&[f32]>) -> PackedB {
-    PackedB::new(Isa::best(), taps, k, weights, bias)
+/// Output pixels from which Winograd pays: below it, its transforms and the larger transformed
+/// weights (4× a 3×3 layer's, read once per inference) cost more than they save.
+const WINOGRAD_MIN_PIXELS: usize = 256;
+
+/// A convolution's weights (and bias), prepared once when the executor is built.
+#[derive(Debug, Clone)]
+pub enum ConvWeights {
+    /// Packed for the direct product.
+    Direct(PackedB),
+    /// Transformed for Winograd.
+    Winograd(WinogradWeights),
+}
+
+impl ConvWeights {
+    /// Packs `[kh][kw][C][K]` weights and an optional bias of K values for the direct product.
+    pub fn direct(weights: &[f32], window: &Window, channels: usize, outputs: usize, bias: Option<&[f32]>) -> Self {
+        let taps = window.kernel[0] * window.kernel[1] * channels;
+        ConvWeights::Direct(PackedB::new(Isa::best(), taps, outputs, weights, bias))
+    }
+
+    /// Prepares weights for the faster of the two ways for this layer: Winograd for a 3×3, 1×3
+    /// or 3×1 window at stride 1 with at least [`WINOGRAD_MIN_PIXELS`] outputs (unless
+    /// `NCS_WINOGRAD=off`), else the direct product.
+    pub fn new(weights: &[f32], window: &Window, in_shape: Shape, out_shape: Shape, bias: Option<&[f32]>) -> Self {
+        let (channels, outputs) = (in_shape.channels, out_shape.channels);
+        match WinogradWeights::axes_for(window) {
+            Some(axes) if winograd_enabled() && out_shape.pixels() >= WINOGRAD_MIN_PIXELS => {
+                ConvWeights::Winograd(WinogradWeights::new(axes, weights, channels, outputs, bias))
+            }
+            _ => Self::direct(weights, window, channels, outputs, bias),
+        }
+    }
+
+    /// Heap bytes held (what preparing costs in memory).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            ConvWeights::Direct(packed) => packed.heap_bytes(),
+            ConvWeights::Winograd(weights) => weights.heap_bytes(),
+        }
+    }
+
+    /// Most scratch bytes a thread keeps for this layer between inferences.
+    pub fn scratch_bytes(&self) -> usize {
+        match self {
+            ConvWeights::Direct(_) => 0,
+            ConvWeights::Winograd(weights) => weights.scratch_bytes(),
+        }
+    }
+}
+
+/// False when `NCS_WINOGRAD=off` asks for direct products only (to measure one against the other).
+fn winograd_enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var("NCS_WINOGRAD").map_or(true, |v| v != "off"))
 }
 
 /// `out = act(conv(input, weights) + bias)` with `epilogue`'s activation and rounding; `out` is
@@ -23,33 +75,40 @@ pub fn pack(weights: &[f32], taps: usize, k: usize, bias: Option<&[f32]>) -> Pac
 pub fn conv2d(
     input: &[f32],
     in_shape: Shape,
-    weights: &PackedB,
+    weights: &ConvWeights,
     window: &Window,
     out_shape: Shape,
     out: &mut [f32],
     epilogue: Epilogue,
 ) {
-    let target = Output {
-        data: out,
-        offset: 0,
-        cols: out_shape.pixels().max(1),
-        pixel_stride: out_shape.channels,
-        row_stride: 0,
-    };
+    let k = out_shape.channels;
+    let target =
+        Output { data: out, offset: 0, cols: out_shape.cols.max(1), pixel_stride: k, row_stride: out_shape.cols * k };
     conv2d_into(input, in_shape, weights, window, out_shape, target, epilogue);
 }
 
-/// As [`conv2d`], storing output pixel (y, x) at `target`'s position for it: a dense buffer, or
-/// the output view of the stage in its arena (a channel slice of a concatenation) directly.
+/// As [`conv2d`], storing output pixel (y, x) at `target`'s position for it, with
+/// `target.cols` = the output's columns: a dense buffer, or the output view of the stage in
+/// its arena (a channel slice of a concatenation) directly.
 pub fn conv2d_into(
     input: &[f32],
     in_shape: Shape,
-    weights: &PackedB,
+    weights: &ConvWeights,
     window: &Window,
     out_shape: Shape,
     target: Output<'_>,
     epilogue: Epilogue,
 ) {
+    let packed = match weights {
+        ConvWeights::Direct(packed) => packed,
+        ConvWeights::Winograd(weights) => {
+            assert!(out_shape.rows <= 1 || target.cols == out_shape.cols, "conv: output placed by image row");
+            let Output { data, offset, pixel_stride, row_stride, .. } = target;
+            let target = RowTarget { data, offset, pixel_stride, row_stride };
+            winograd::conv2d_into(input, in_shape, weights, window, out_shape, target, epilogue);
+            return;
+        }
+    };
     let pixels = out_shape.pixels();
     let pointwise = window.kernel == [1, 1]
         && window.stride == [1, 1]
@@ -68,7 +127,7 @@ pub fn conv2d_into(
         };
         Lhs::Conv { input, geometry }
     };
-    gemm(&lhs, weights, target, epilogue);
+    gemm(&lhs, packed, target, epilogue);
 }
 
 #[cfg(test)]
@@ -125,7 +184,7 @@ pub(crate) mod tests {
             let x = random(s.len(), seed as u64);
             let wt = random(kernel[0] * kernel[1] * c * k, 100 + seed as u64);
             let mut out = vec![0.0; o.len()];
-            let packed = pack(&wt, kernel[0] * kernel[1] * c, k, None);
+            let packed = ConvWeights::direct(&wt, &win, c, k, None);
             conv2d(&x, s, &packed, &win, o, &mut out, Epilogue { activation: Activation::None, round_fp16: false });
             assert_close(&out, &naive_conv(&x, s, &wt, &win, o), 1e-5, &format!("case {seed}"));
         }

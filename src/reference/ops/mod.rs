@@ -19,6 +19,7 @@ pub mod pool;
 mod proptests;
 pub mod rows;
 pub mod softmax;
+pub mod winograd;
 
 /// A dense HWC tensor shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use super::elementwise::{Activation, Binary, Unary};
 use super::rows::Finish;
 use super::testing::{assert_close, random};
-use super::{conv, deconv, depthwise, layout, lrn, pool, softmax, Shape};
+use super::{conv, deconv, depthwise, layout, lrn, pool, softmax, winograd, Shape};
 use crate::reference::kernels::Epilogue;
 use crate::window::{Axis, Padding, Window, WindowOp};
 
@@ -150,11 +150,18 @@ proptest! {
         let (s, o) = (c.input, Shape::new(rows, cols, k));
         let x = random(s.len(), seed);
         let w = random(win.kernel[0] * win.kernel[1] * s.channels * k, seed + 1);
-        let mut out = vec![0.0; o.len()];
-        let packed = conv::pack(&w, win.kernel[0] * win.kernel[1] * s.channels, k, None);
+        let naive = conv::tests::naive_conv(&x, s, &w, &win, o);
         let plain = Epilogue { activation: Activation::None, round_fp16: false };
-        conv::conv2d(&x, s, &packed, &win, o, &mut out, plain);
-        assert_close(&out, &conv::tests::naive_conv(&x, s, &w, &win, o), 1e-5, &format!("{c:?} K={k}"));
+        let direct = conv::ConvWeights::direct(&w, &win, s.channels, k, None);
+        // Winograd too wherever the window has an algorithm, whatever the layer's size.
+        let winograd = winograd::WinogradWeights::axes_for(&win)
+            .map(|axes| conv::ConvWeights::Winograd(winograd::WinogradWeights::new(axes, &w, s.channels, k, None)));
+        for prepared in std::iter::once(direct).chain(winograd) {
+            let mut out = vec![0.0; o.len()];
+            conv::conv2d(&x, s, &prepared, &win, o, &mut out, plain);
+            let way = if matches!(prepared, conv::ConvWeights::Direct(_)) { "direct" } else { "winograd" };
+            assert_close(&out, &naive, 1e-5, &format!("{way} {c:?} K={k}"));
+        }
     }
 
     #[test]

@@ -20,8 +20,8 @@ use crate::error::{Error, Result};
 use crate::window::Window;
 
 use super::arena::View;
-use super::kernels::PackedB;
 use super::limits::Limits;
+use super::ops::conv::ConvWeights;
 use super::ops::elementwise::{Activation, Binary, Unary};
 use super::ops::pool::PoolKind;
 use super::ops::Shape;
@@ -90,9 +90,9 @@ pub struct Step {
     pub bias: Option<Range<usize>>,
     /// The fused activation.
     pub activation: Activation,
-    /// A convolution's or fully-connected layer's weights (and bias, when it has one per
-    /// output channel) packed for the CPU's kernels: filled in once by the executor at load.
-    pub packed: Option<PackedB>,
+    /// A convolution's weights (and bias, when it has one per output channel) prepared for the
+    /// CPU's kernels: filled in once by the executor at load.
+    pub packed: Option<ConvWeights>,
 }
 
 /// Arena sizes in elements, with the work area's trailing guard band.

@@ -1,0 +1,449 @@
+//! The data transforms of Winograd convolution (docs/numerics.md §9): a tile of input pixels
+//! into the transformed domain (Bᵀ d B), and a tile of element-wise products back to output
+//! pixels (Aᵀ M A), each over whole channel vectors. Safe code compiled once per instruction
+//! set (`target_feature` wrappers of one body, as in `gemv`), so the channel loops use that
+//! set's widest vectors.
+
+use super::job::Clamp;
+use super::Isa;
+
+/// One axis of a minimal filtering algorithm F(m, r): m outputs of an r-tap correlation from
+/// α = m + r − 1 inputs, as three row-major matrices.
+#[derive(Debug, PartialEq)]
+pub struct WinogradAxis {
+    /// Outputs per tile along the axis.
+    pub m: usize,
+    /// Kernel taps along the axis.
+    pub r: usize,
+    /// Inputs per tile along the axis (m + r − 1).
+    pub alpha: usize,
+    /// Bᵀ (α × α): input values to the transformed domain.
+    pub input: &'static [f32],
+    /// G (α × r): kernel taps to the transformed domain (applied once, at load, in f64).
+    pub filter: &'static [f64],
+    /// Aᵀ (m × α): products back to outputs.
+    pub output: &'static [f32],
+}
+
+/// F(4, 3) with interpolation points 0, ±1, ±2 and ∞ (Lavin & Gray, "Fast Algorithms for
+/// Convolutional Neural Networks", 2015, §4.2).
+pub const F4_3: WinogradAxis = WinogradAxis {
+    m: 4,
+    r: 3,
+    alpha: 6,
+    #[rustfmt::skip]
+    input: &[
+        4.0, 0.0, -5.0, 0.0, 1.0, 0.0,
+        0.0, -4.0, -4.0, 1.0, 1.0, 0.0,
+        0.0, 4.0, -4.0, -1.0, 1.0, 0.0,
+        0.0, -2.0, -1.0, 2.0, 1.0, 0.0,
+        0.0, 2.0, -1.0, -2.0, 1.0, 0.0,
+        0.0, 4.0, 0.0, -5.0, 0.0, 1.0,
+    ],
+    #[rustfmt::skip]
+    filter: &[
+        1.0 / 4.0, 0.0, 0.0,
+        -1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0,
+        -1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0,
+        1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0,
+        1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0,
+        0.0, 0.0, 1.0,
+    ],
+    #[rustfmt::skip]
+    output: &[
+        1.0, 1.0, 1.0, 1.0, 1.0, 0.0,
+        0.0, 1.0, -1.0, 2.0, -2.0, 0.0,
+        0.0, 1.0, 1.0, 4.0, 4.0, 0.0,
+        0.0, 1.0, -1.0, 8.0, -8.0, 1.0,
+    ],
+};
+
+/// F(1, 1): the identity, for the axis of a 1×n or n×1 kernel that has a single tap.
+pub const F1_1: WinogradAxis = WinogradAxis { m: 1, r: 1, alpha: 1, input: &[1.0], filter: &[1.0], output: &[1.0] };
+
+/// Channels transformed together: one AVX-512 vector, two AVX2 ones.
+const LANES: usize = 16;
+
+/// A channel chunk.
+type Lanes = [f32; LANES];
+
+#[inline(always)]
+fn add(a: Lanes, b: Lanes) -> Lanes {
+    let mut r = a;
+    r.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+    r
+}
+
+#[inline(always)]
+fn sub(a: Lanes, b: Lanes) -> Lanes {
+    let mut r = a;
+    r.iter_mut().zip(b).for_each(|(x, y)| *x -= y);
+    r
+}
+
+#[inline(always)]
+fn scale(w: f32, a: Lanes) -> Lanes {
+    let mut r = a;
+    r.iter_mut().for_each(|x| *x *= w);
+    r
+}
+
+/// Bᵀ d of F(4, 3) (the rows of [`F4_3`]`.input`, written out so only the non-zero terms run).
+#[inline(always)]
+fn input_4_3(d: [Lanes; 6]) -> [Lanes; 6] {
+    let (d42, d3m1) = (sub(d[4], d[2]), sub(d[3], d[1]));
+    [
+        add(sub(scale(4.0, d[0]), scale(5.0, d[2])), d[4]),
+        sub(add(d[3], d[4]), scale(4.0, add(d[1], d[2]))),
+        add(sub(d[4], d[3]), scale(4.0, sub(d[1], d[2]))),
+        add(scale(2.0, d3m1), d42),
+        sub(d42, scale(2.0, d3m1)),
+        add(sub(scale(4.0, d[1]), scale(5.0, d[3])), d[5]),
+    ]
+}
+
+/// Aᵀ m of F(4, 3) (the rows of [`F4_3`]`.output`).
+#[inline(always)]
+fn output_4_3(m: [Lanes; 6]) -> [Lanes; 4] {
+    let (s12, d12, s34, d34) = (add(m[1], m[2]), sub(m[1], m[2]), add(m[3], m[4]), sub(m[3], m[4]));
+    [
+        add(add(m[0], s12), s34),
+        add(d12, scale(2.0, d34)),
+        add(s12, scale(4.0, s34)),
+        add(add(d12, scale(8.0, d34)), m[5]),
+    ]
+}
+
+/// Channels `[c0, c0 + width)` of a cell (zeros past the width, or for a padding cell).
+#[inline(always)]
+fn load(cell: Option<&[f32]>, c0: usize, width: usize) -> Lanes {
+    match cell {
+        // A whole chunk as one fixed-size copy: a single vector load.
+        Some(values) if width == LANES => values[c0..c0 + LANES].try_into().expect("a whole chunk"),
+        Some(values) => {
+            let mut lanes = [0.0; LANES];
+            lanes[..width].copy_from_slice(&values[c0..c0 + width]);
+            lanes
+        }
+        None => [0.0; LANES],
+    }
+}
+
+/// Stores the first `width` lanes at `dst`.
+#[inline(always)]
+fn store(dst: &mut [f32], lanes: &Lanes, width: usize) {
+    if width == LANES {
+        dst[..LANES].copy_from_slice(lanes);
+    } else {
+        dst[..width].copy_from_slice(&lanes[..width]);
+    }
+}
+
+/// `[e(0), …, e(5)]` for an expression `e` of `$i`, written out: a closure here stays a call
+/// per element in `target_feature` code, moving its 64-byte result through memory.
+macro_rules! six {
+    ($i:ident => $e:expr) => {
+        [
+            {
+                let $i = 0;
+                $e
+            },
+            {
+                let $i = 1;
+                $e
+            },
+            {
+                let $i = 2;
+                $e
+            },
+            {
+                let $i = 3;
+                $e
+            },
+            {
+                let $i = 4;
+                $e
+            },
+            {
+                let $i = 5;
+                $e
+            },
+        ]
+    };
+}
+
+/// The input transform of one tile (see [`input_tile`]); F(4, 3) on one axis or both.
+#[inline(always)]
+fn input_body(square: bool, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row: usize, rows: usize) {
+    for c0 in (0..c).step_by(LANES) {
+        let width = LANES.min(c - c0);
+        if square {
+            // Along y for each column x, then along x for each transformed row a.
+            let columns = six!(x => input_4_3(six!(y => load(cells[y * 6 + x], c0, width))));
+            for a in 0..6 {
+                let t = input_4_3(six!(x => columns[x][a]));
+                for (b, lanes) in t.iter().enumerate() {
+                    store(&mut v[((a * 6 + b) * rows + row) * c + c0..], lanes, width);
+                }
+            }
+        } else {
+            let t = input_4_3(six!(i => load(cells[i], c0, width)));
+            for (position, lanes) in t.iter().enumerate() {
+                store(&mut v[(position * rows + row) * c + c0..], lanes, width);
+            }
+        }
+    }
+}
+
+/// Bias and clamp of `lanes` (output channels `[k0, k0 + LANES)`).
+#[inline(always)]
+fn finish(lanes: Lanes, bias: Lanes, clamp: Clamp) -> Lanes {
+    let mut r = add(lanes, bias);
+    match clamp {
+        Clamp::None => {}
+        Clamp::Relu => r.iter_mut().for_each(|x| *x = x.max(0.0)),
+        Clamp::ReluX(cap) => r.iter_mut().for_each(|x| *x = x.max(0.0).min(cap)),
+        Clamp::Leaky(slope) => r.iter_mut().for_each(|x| *x = if *x < 0.0 { *x * slope } else { *x }),
+    }
+    r
+}
+
+/// The output transform of one tile (see [`output_tile`]).
+#[inline(always)]
+fn output_body(square: bool, m: &[f32], k: usize, row: usize, rows: usize, epilogue: TileEpilogue<'_>, y: &mut [f32]) {
+    for k0 in (0..k).step_by(LANES) {
+        let width = LANES.min(k - k0);
+        let bias = load(epilogue.bias, k0, width);
+        if square {
+            // Along y for each column b, then along x for each output row i.
+            let columns = six!(b => output_4_3(six!(a => load(Some(&m[((a * 6 + b) * rows + row) * k..]), k0, width))));
+            for i in 0..4 {
+                let t = output_4_3(six!(b => columns[b][i]));
+                for (j, lanes) in t.into_iter().enumerate() {
+                    store(&mut y[(i * 4 + j) * k + k0..], &finish(lanes, bias, epilogue.clamp), width);
+                }
+            }
+        } else {
+            let t = output_4_3(six!(a => load(Some(&m[(a * rows + row) * k..]), k0, width)));
+            for (pixel, lanes) in t.into_iter().enumerate() {
+                store(&mut y[pixel * k + k0..], &finish(lanes, bias, epilogue.clamp), width);
+            }
+        }
+    }
+}
+
+/// True for F(4, 3) on both axes, false for F(4, 3) on one and F(1, 1) on the other.
+fn square(axes: [&WinogradAxis; 2]) -> bool {
+    match (axes[0].m, axes[1].m) {
+        (4, 4) => true,
+        (1, 4) | (4, 1) => false,
+        other => panic!("winograd: no transform for tiles of {other:?}"),
+    }
+}
+
+/// Transforms one input tile: `cells[y·αx + x]` (y < αy, x < αx) is the tile's input pixel
+/// (its `c` channels) or None where the tile reaches into padding; writes (Bᵀ d B)[a][b] as
+/// row `row` of matrix a·αx + b in `v`, which holds αy·αx matrices of `rows` rows of c values.
+///
+/// # Panics
+/// If the axes are not F(4, 3) on one or both axes, or a cell or `v` is too short (driver bugs).
+pub(crate) fn input_tile(
+    isa: Isa,
+    axes: [&WinogradAxis; 2],
+    cells: &[Option<&[f32]>],
+    c: usize,
+    v: &mut [f32],
+    row: usize,
+    rows: usize,
+) {
+    let square = square(axes);
+    assert_eq!(cells.len(), axes[0].alpha * axes[1].alpha, "winograd: cells per tile");
+    assert!(cells.len() * rows * c <= v.len() && row < rows, "winograd: transformed tiles exceed the buffer");
+    match isa {
+        // SAFETY: the arm runs only where the CPU has the family's features (`is_supported`);
+        // the body is safe code.
+        #[cfg(all(target_arch = "x86_64", ncs_avx512))]
+        Isa::Avx512 if isa.is_supported() => unsafe { input_avx512(square, cells, c, v, row, rows) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 if isa.is_supported() => unsafe { input_avx2(square, cells, c, v, row, rows) },
+        _ => input_body(square, cells, c, v, row, rows),
+    }
+}
+
+/// What the output transform does to each pixel before storing it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TileEpilogue<'a> {
+    /// K values added first, if any.
+    pub bias: Option<&'a [f32]>,
+    /// Then this activation.
+    pub clamp: Clamp,
+}
+
+/// Transforms one tile of products back: row `row` of each of the αy·αx matrices in `m`
+/// (`rows` rows of k values each) becomes the tile's my·mx output pixels, k values each,
+/// row-major in `y` (whose length gives k), with the epilogue's bias and activation.
+///
+/// # Panics
+/// As [`input_tile`], for `m` and `y`, or if the bias has fewer than k values.
+pub(crate) fn output_tile(
+    isa: Isa,
+    axes: [&WinogradAxis; 2],
+    m: &[f32],
+    row: usize,
+    rows: usize,
+    epilogue: TileEpilogue<'_>,
+    y: &mut [f32],
+) {
+    let square = square(axes);
+    let k = y.len() / (axes[0].m * axes[1].m);
+    assert!(axes[0].alpha * axes[1].alpha * rows * k <= m.len() && row < rows, "winograd: products exceed the buffer");
+    assert!(epilogue.bias.map_or(true, |b| b.len() >= k), "winograd: bias shorter than the outputs");
+    match isa {
+        // SAFETY: the arm runs only where the CPU has the family's features (`is_supported`);
+        // the body is safe code.
+        #[cfg(all(target_arch = "x86_64", ncs_avx512))]
+        Isa::Avx512 if isa.is_supported() => unsafe { output_avx512(square, m, k, row, rows, epilogue, y) },
+        // SAFETY: as above.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 if isa.is_supported() => unsafe { output_avx2(square, m, k, row, rows, epilogue, y) },
+        _ => output_body(square, m, k, row, rows, epilogue, y),
+    }
+}
+
+/// [`input_body`] with AVX-512F vectors.
+///
+/// # Safety
+/// The CPU has AVX-512F.
+#[cfg(all(target_arch = "x86_64", ncs_avx512))]
+#[target_feature(enable = "avx512f")]
+unsafe fn input_avx512(square: bool, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row: usize, rows: usize) {
+    input_body(square, cells, c, v, row, rows);
+}
+
+/// [`input_body`] with AVX2 vectors.
+///
+/// # Safety
+/// The CPU has AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn input_avx2(square: bool, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row: usize, rows: usize) {
+    input_body(square, cells, c, v, row, rows);
+}
+
+/// [`output_body`] with AVX-512F vectors.
+///
+/// # Safety
+/// The CPU has AVX-512F.
+#[cfg(all(target_arch = "x86_64", ncs_avx512))]
+#[target_feature(enable = "avx512f")]
+unsafe fn output_avx512(
+    square: bool,
+    m: &[f32],
+    k: usize,
+    row: usize,
+    rows: usize,
+    epilogue: TileEpilogue<'_>,
+    y: &mut [f32],
+) {
+    output_body(square, m, k, row, rows, epilogue, y);
+}
+
+/// [`output_body`] with AVX2 vectors.
+///
+/// # Safety
+/// The CPU has AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn output_avx2(
+    square: bool,
+    m: &[f32],
+    k: usize,
+    row: usize,
+    rows: usize,
+    epilogue: TileEpilogue<'_>,
+    y: &mut [f32],
+) {
+    output_body(square, m, k, row, rows, epilogue, y);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each axis's matrices compute a correlation: Aᵀ[(G g) ⊙ (Bᵀ d)] = Σ_j g_j d_{i+j}.
+    #[test]
+    fn axes_compute_one_dimensional_correlation() {
+        for axis in [&F4_3, &F1_1] {
+            let (m, r, alpha) = (axis.m, axis.r, axis.alpha);
+            assert_eq!(alpha, m + r - 1);
+            let d: Vec<f64> = (0..alpha).map(|i| (i as f64 * 0.37 - 0.8).sin()).collect();
+            let g: Vec<f64> = (0..r).map(|i| (i as f64 * 1.3 + 0.2).cos()).collect();
+            let gt: Vec<f64> = (0..alpha).map(|a| (0..r).map(|j| axis.filter[a * r + j] * g[j]).sum()).collect();
+            let dt: Vec<f64> =
+                (0..alpha).map(|a| (0..alpha).map(|x| f64::from(axis.input[a * alpha + x]) * d[x]).sum()).collect();
+            for i in 0..m {
+                let got: f64 = (0..alpha).map(|a| f64::from(axis.output[i * alpha + a]) * gt[a] * dt[a]).sum();
+                let want: f64 = (0..r).map(|j| g[j] * d[i + j]).sum();
+                assert!((got - want).abs() < 1e-12, "F({m},{r}) output {i}: {got} vs {want}");
+            }
+        }
+    }
+
+    /// Bᵀ d B and Aᵀ M A by the matrices, in f64: what the written-out transforms must give.
+    fn by_matrices(axes: [&WinogradAxis; 2], d: &[f64], inverse: bool) -> Vec<f64> {
+        let (ay, ax) = (axes[0].alpha, axes[1].alpha);
+        let (rows_y, rows_x) = if inverse { (axes[0].m, axes[1].m) } else { (ay, ax) };
+        let matrix = |axis: &WinogradAxis, i: usize, j: usize| {
+            f64::from(if inverse { axis.output[i * axis.alpha + j] } else { axis.input[i * axis.alpha + j] })
+        };
+        let mut out = vec![0.0; rows_y * rows_x];
+        for i in 0..rows_y {
+            for j in 0..rows_x {
+                for y in 0..ay {
+                    for x in 0..ax {
+                        out[i * rows_x + j] += matrix(axes[0], i, y) * matrix(axes[1], j, x) * d[y * ax + x];
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The written-out transforms agree with the matrices, on every instruction set and for
+    /// every tile shape, with channel counts that leave a partial chunk.
+    #[test]
+    fn transforms_match_the_matrices_on_every_isa() {
+        for axes in [[&F4_3, &F4_3], [&F1_1, &F4_3], [&F4_3, &F1_1]] {
+            let positions = axes[0].alpha * axes[1].alpha;
+            let pixels = axes[0].m * axes[1].m;
+            let (c, rows, row) = (37, 3, 1);
+            let data: Vec<f32> = (0..positions * c).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
+            let cells: Vec<Option<&[f32]>> =
+                (0..positions).map(|i| (i % 7 != 3).then(|| &data[i * c..(i + 1) * c])).collect();
+            let products: Vec<f32> =
+                (0..positions * rows * c).map(|i| ((i * 104_729) % 997) as f32 / 400.0 - 1.2).collect();
+            for isa in Isa::available() {
+                let mut v = vec![f32::NAN; positions * rows * c];
+                input_tile(isa, axes, &cells, c, &mut v, row, rows);
+                let mut y = vec![f32::NAN; pixels * c];
+                output_tile(isa, axes, &products, row, rows, TileEpilogue { bias: None, clamp: Clamp::None }, &mut y);
+                for channel in 0..c {
+                    let d: Vec<f64> = cells.iter().map(|cell| cell.map_or(0.0, |x| f64::from(x[channel]))).collect();
+                    let want = by_matrices(axes, &d, false);
+                    for (position, w) in want.iter().enumerate() {
+                        let got = f64::from(v[(position * rows + row) * c + channel]);
+                        assert!((got - w).abs() < 1e-5, "{isa} input {position} channel {channel}: {got} vs {w}");
+                    }
+                    let m: Vec<f64> =
+                        (0..positions).map(|p| f64::from(products[(p * rows + row) * c + channel])).collect();
+                    let want = by_matrices(axes, &m, true);
+                    for (pixel, w) in want.iter().enumerate() {
+                        let got = f64::from(y[pixel * c + channel]);
+                        assert!((got - w).abs() < 1e-4, "{isa} output {pixel} channel {channel}: {got} vs {w}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! Winograd convolution (docs/numerics.md §9) for 3×3, 1×3 and 3×1 kernels at stride 1:
+//! F(4×4, 3×3) computes a 4×4 tile of outputs with 36 multiplications per input–output
+//! channel pair where the direct product needs 144.
+//!
+//! Per tile: the input transform (Bᵀ d B, [`kernels::winograd`]) gives αy·αx rows of C values;
+//! for each of the αy·αx positions one matrix product with the transformed weights
+//! (G g Gᵀ, C × K, packed once at load) gives K values; the output transform (Aᵀ M A) turns
+//! them into the tile's pixels, which get bias, activation and fp16 rounding and are stored
+//! where the output view says. Tiles are processed a block at a time (the block's transformed
+//! values stay in L2), and groups of whole tile rows go to the thread pool, each writing its
+//! own rows of the output.
+
+use std::cell::RefCell;
+
+use rayon::prelude::*;
+
+use super::rows::Finish;
+use super::Shape;
+use crate::reference::kernels::{
+    self, gemm_serial, Clamp, Epilogue, Isa, Lhs, Output, PackedB, TileEpilogue, WinogradAxis,
+};
+use crate::reference::ops::elementwise::Activation;
+use crate::window::Window;
+
+/// Most tiles transformed together: their values and products (αy·αx·(C + K) each) stay in
+/// the core's L2 for Inception's layers.
+const BLOCK_TILES: usize = 32;
+
+/// Weights transformed for one Winograd algorithm: αy·αx matrices of C × K, packed for the
+/// kernels, and the bias kept apart (it is added to output pixels, not products).
+#[derive(Debug, Clone)]
+pub struct WinogradWeights {
+    axes: [&'static WinogradAxis; 2],
+    channels: usize,
+    outputs: usize,
+    products: Vec<PackedB>,
+    bias: Option<Vec<f32>>,
+}
+
+impl WinogradWeights {
+    /// The algorithm for a window, if it has one: 3 or 1 taps per axis (not both 1), stride 1,
+    /// no dilation.
+    pub fn axes_for(window: &Window) -> Option<[&'static WinogradAxis; 2]> {
+        let axis = |taps| match taps {
+            3 => Some(&kernels::F4_3),
+            1 => Some(&kernels::F1_1),
+            _ => None,
+        };
+        let plain = window.stride == [1, 1] && window.dilation == 1 && window.kernel != [1, 1];
+        Some([axis(window.kernel[0])?, axis(window.kernel[1])?]).filter(|_| plain)
+    }
+
+    /// Transforms `[kh][kw][C][K]` weights (K = `outputs`) for `axes`: U[a][b] = G g Gᵀ per
+    /// channel pair, in f64.
+    ///
+    /// # Panics
+    /// If `weights` holds fewer than r_y·r_x·C·K values or the bias fewer than K (planner bugs).
+    pub fn new(
+        axes: [&'static WinogradAxis; 2],
+        weights: &[f32],
+        channels: usize,
+        outputs: usize,
+        bias: Option<&[f32]>,
+    ) -> Self {
+        let ([ry, rx], [ay, ax]) = ([axes[0].r, axes[1].r], [axes[0].alpha, axes[1].alpha]);
+        let pair = channels * outputs;
+        assert!(weights.len() >= ry * rx * pair, "winograd: {} weights for {ry}×{rx}×{pair}", weights.len());
+        let mut transformed = vec![0.0f32; pair];
+        let products = (0..ay * ax)
+            .map(|position| {
+                let (a, b) = (position / ax, position % ax);
+                for (index, value) in transformed.iter_mut().enumerate() {
+                    let mut sum = 0.0f64;
+                    for i in 0..ry {
+                        for j in 0..rx {
+                            let g = axes[0].filter[a * ry + i] * axes[1].filter[b * rx + j];
+                            sum += g * f64::from(weights[(i * rx + j) * pair + index]);
+                        }
+                    }
+                    *value = sum as f32;
+                }
+                PackedB::new(Isa::best(), channels, outputs, &transformed, None)
+            })
+            .collect();
+        let bias = bias.map(|b| b[..outputs].to_vec());
+        WinogradWeights { axes, channels, outputs, products, bias }
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.products.iter().map(PackedB::heap_bytes).sum::<usize>()
+            + self.bias.as_ref().map_or(0, |b| b.capacity() * std::mem::size_of::<f32>())
+    }
+
+    /// Most scratch bytes one thread keeps for this layer (transformed tiles, products and
+    /// the transforms' working rows), grown once and reused.
+    pub fn scratch_bytes(&self) -> usize {
+        let ([ay, ax], [my, mx]) = ([self.axes[0].alpha, self.axes[1].alpha], [self.axes[0].m, self.axes[1].m]);
+        let (c, k) = (self.channels, self.outputs);
+        let values = ay * ax * BLOCK_TILES * (c + k) + my * mx * k;
+        values * std::mem::size_of::<f32>()
+    }
+}
+
+/// Where output pixels go, by image row: pixel (y, x) starts at
+/// `data[offset + y·row_stride + x·pixel_stride]`.
+#[derive(Debug)]
+pub struct RowTarget<'a> {
+    /// The buffer written.
+    pub data: &'a mut [f32],
+    /// Position of pixel (0, 0).
+    pub offset: usize,
+    /// Distance between pixels of a row (≥ K).
+    pub pixel_stride: usize,
+    /// Distance between image rows (≥ (columns − 1)·pixel_stride + K).
+    pub row_stride: usize,
+}
+
+thread_local! {
+    /// Each thread's transform buffers, grown once and reused by every later layer.
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `out = act(conv(input, weights) + bias)` (rounded to fp16 if asked) for a stride-1 window
+/// with `window.pad` padding, stored at `target`.
+///
+/// # Panics
+/// If the shapes disagree with the weights or the placement does not fit `out` (planner bugs).
+pub fn conv2d_into(
+    input: &[f32],
+    in_shape: Shape,
+    weights: &WinogradWeights,
+    window: &Window,
+    out_shape: Shape,
+    target: RowTarget<'_>,
+    epilogue: Epilogue,
+) {
+    let w = weights;
+    let RowTarget { data: out, offset, pixel_stride, row_stride } = target;
+    let place = Placement { offset, pixel_stride, row_stride };
+    let ([my, mx], k) = ([w.axes[0].m, w.axes[1].m], w.outputs);
+    assert_eq!((in_shape.channels, out_shape.channels), (w.channels, k), "winograd: channels differ from the weights");
+    assert!(input.len() >= in_shape.len(), "winograd: input smaller than its shape");
+    if out_shape.is_empty() {
+        return;
+    }
+    let (rows, cols) = (out_shape.rows, out_shape.cols);
+    assert!(cols == 1 || place.pixel_stride >= k, "winograd: output pixels overlap");
+    assert!(rows == 1 || place.row_stride >= (cols - 1) * place.pixel_stride + k, "winograd: output rows overlap");
+    let end = place.offset + (rows - 1) * place.row_stride + (cols - 1) * place.pixel_stride + k;
+    assert!(end <= out.len(), "winograd: output exceeds the buffer");
+    let [tile_rows, tile_cols] = [rows.div_ceil(my), cols.div_ceil(mx)];
+    let isa = Isa::best();
+    let group = tile_rows_per_task(tile_rows, tile_cols, isa.tile()[0], rayon::current_num_threads());
+    // Each task owns the image rows of its tile rows: whole chunks of the output, so the
+    // threads write disjoint slices. (`row_stride` ≥ 1 here whenever rows > 1.)
+    let chunk = (group * my * place.row_stride).max(end - place.offset);
+    let chunk = if rows > group * my { group * my * place.row_stride } else { chunk };
+    // Bias and the clamping activations leave the output transform done; ELU and fp16
+    // rounding follow on each stored row.
+    let (clamp, elu) = Clamp::of(epilogue.activation);
+    let transform = TileEpilogue { bias: w.bias.as_deref(), clamp };
+    let after = elu.map_or(Activation::None, Activation::Elu);
+    let finish = Finish { bias: None, activation: after, round_fp16: epilogue.round_fp16 };
+    let geometry = Geometry { input, in_shape, pad: window.pad, rows, cols, tile_cols, place };
+    out[place.offset..end].par_chunks_mut(chunk).enumerate().for_each(|(task, dst)| {
+        let first = task * group;
+        let tiles = first * tile_cols..(tile_rows.min(first + group)) * tile_cols;
+        SCRATCH.with_borrow_mut(|scratch| run_task(&geometry, w, tiles, first * my, dst, transform, &finish, scratch));
+    });
+}
+
+/// Tile rows per pool task: fewest rounds of the pool times the micro-kernel row tiles each
+/// task's products take (a tile row of 9 tiles fills 2 tiles of 8 rows; 5 tile rows, 45
+/// tiles, fill 6).
+fn tile_rows_per_task(tile_rows: usize, tile_cols: usize, mr: usize, threads: usize) -> usize {
+    let cost = |group: usize| {
+        let tasks = tile_rows.div_ceil(group);
+        let tiles = group * tile_cols;
+        let blocks = tiles.div_ceil(BLOCK_TILES);
+        let per_block = tiles.div_ceil(blocks).div_ceil(mr) * mr;
+        tasks.div_ceil(threads.max(1)) * blocks * per_block
+    };
+    (1..=tile_rows.max(1)).min_by_key(|&g| (cost(g), usize::MAX - g)).unwrap_or(1)
+}
+
+/// What every task reads: the input and where output pixels go.
+struct Geometry<'a> {
+    input: &'a [f32],
+    in_shape: Shape,
+    pad: [usize; 2],
+    rows: usize,
+    cols: usize,
+    tile_cols: usize,
+    place: Placement,
+}
+
+/// A [`RowTarget`]'s addressing, shared by the tasks.
+#[derive(Debug, Clone, Copy)]
+struct Placement {
+    offset: usize,
+    pixel_stride: usize,
+    row_stride: usize,
+}
+
+/// Tiles `tiles` (row-major over the tile grid), whose image rows start at `first_row`, with
+/// `dst` the output from that row's offset.
+#[allow(clippy::too_many_arguments)]
+fn run_task(
+    g: &Geometry<'_>,
+    w: &WinogradWeights,
+    tiles: std::ops::Range<usize>,
+    first_row: usize,
+    dst: &mut [f32],
+    transform: TileEpilogue<'_>,
+    finish: &Finish<'_>,
+    scratch: &mut Vec<f32>,
+) {
+    let isa = Isa::best();
+    let (axes, c, k) = (w.axes, w.channels, w.outputs);
+    let ([ay, ax], [my, mx]) = ([axes[0].alpha, axes[1].alpha], [axes[0].m, axes[1].m]);
+    let positions = ay * ax;
+    let blocks = tiles.len().div_ceil(BLOCK_TILES).max(1);
+    let block = tiles.len().div_ceil(blocks);
+    let sizes = [positions * block * c, positions * block * k, my * mx * k];
+    let total: usize = sizes.iter().sum();
+    if scratch.len() < total {
+        scratch.resize(total, 0.0);
+    }
+    let (v, rest) = scratch.split_at_mut(sizes[0]);
+    let (m, rest) = rest.split_at_mut(sizes[1]);
+    let pixels = &mut rest[..sizes[2]];
+    let [h, wd, _] = g.in_shape.to_array();
+    let mut cells: Vec<Option<&[f32]>> = vec![None; positions];
+    for start in tiles.clone().step_by(block) {
+        let count = block.min(tiles.end - start);
+        for (row, tile) in (start..start + count).enumerate() {
+            let (y0, x0) = ((tile / g.tile_cols) * my, (tile % g.tile_cols) * mx);
+            for (index, cell) in cells.iter_mut().enumerate() {
+                let iy = (y0 + index / ax).checked_sub(g.pad[0]).filter(|&y| y < h);
+                let ix = (x0 + index % ax).checked_sub(g.pad[1]).filter(|&x| x < wd);
+                *cell = iy.zip(ix).map(|(y, x)| &g.input[(y * wd + x) * c..][..c]);
+            }
+            kernels::input_tile(isa, axes, &cells, c, v, row, block);
+        }
+        let plain = Epilogue { activation: Activation::None, round_fp16: false };
+        for (position, packed) in w.products.iter().enumerate() {
+            let lhs = Lhs::Rows { data: &v[position * block * c..][..count * c], rows: count, stride: c };
+            let data = &mut m[position * block * k..][..count * k];
+            let out = Output { data, offset: 0, cols: count, pixel_stride: k, row_stride: 0 };
+            gemm_serial(&lhs, packed, out, plain);
+        }
+        for (row, tile) in (start..start + count).enumerate() {
+            kernels::output_tile(isa, axes, m, row, block, transform, pixels);
+            let (y0, x0) = ((tile / g.tile_cols) * my, (tile % g.tile_cols) * mx);
+            for i in 0..my.min(g.rows - y0) {
+                let valid = mx.min(g.cols - x0);
+                let line = &mut pixels[i * mx * k..][..valid * k];
+                if finish.activation != Activation::None || finish.round_fp16 {
+                    finish.apply(line, k);
+                }
+                let at = (y0 + i - first_row) * g.place.row_stride + x0 * g.place.pixel_stride;
+                for (j, pixel) in line.chunks_exact(k).enumerate() {
+                    dst[at + j * g.place.pixel_stride..][..k].copy_from_slice(pixel);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::ops::conv::tests::naive_conv;
+    use crate::reference::ops::testing::random;
+
+    fn run(
+        s: Shape,
+        kernel: [usize; 2],
+        pad: [usize; 2],
+        k: usize,
+        seed: u64,
+        epilogue: Epilogue,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let win = Window { kernel, stride: [1, 1], pad, dilation: 1 };
+        let o = Shape::new(s.rows + 2 * pad[0] + 1 - kernel[0], s.cols + 2 * pad[1] + 1 - kernel[1], k);
+        let x = random(s.len(), seed);
+        let wt = random(kernel[0] * kernel[1] * s.channels * k, seed + 50);
+        let bias = random(k, seed + 99);
+        let axes = WinogradWeights::axes_for(&win).unwrap();
+        let weights = WinogradWeights::new(axes, &wt, s.channels, k, Some(&bias));
+        let mut out = vec![0.0; o.len()];
+        let target = RowTarget { data: &mut out, offset: 0, pixel_stride: k, row_stride: o.cols * k };
+        conv2d_into(&x, s, &weights, &win, o, target, epilogue);
+        let mut want = naive_conv(&x, s, &wt, &win, o);
+        Finish { bias: Some(&bias), activation: epilogue.activation, round_fp16: epilogue.round_fp16 }
+            .apply(&mut want, k);
+        (out, want)
+    }
+
+    /// Largest |a − b| / max(1, |b|) allowed against the exact (f64) definition: seen up to
+    /// 5.2e-5 (35×35×20 → 40, values in [−1, 1)), 10× that. The direct product's is 1e-5: the
+    /// transforms scale values by up to 8 and sum with cancellation (docs/numerics.md §9).
+    const TOLERANCE: f32 = 5e-4;
+
+    /// Largest |a − b| / max(1, |b|).
+    fn worst(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| (x - y).abs() / y.abs().max(1.0)).fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn matches_naive_over_shapes_pads_and_partial_tiles() {
+        let plain = Epilogue { activation: Activation::None, round_fp16: false };
+        let cases = [
+            // (rows, cols, C), kernel, pad, K
+            ((7, 9, 3), [3, 3], [1, 1], 4),
+            ((10, 10, 16), [3, 3], [0, 0], 33),
+            ((35, 35, 20), [3, 3], [1, 1], 40),
+            ((6, 5, 5), [3, 3], [2, 2], 7),
+            ((17, 17, 12), [1, 3], [0, 1], 9),
+            ((9, 8, 6), [3, 1], [1, 0], 70),
+            ((1, 1, 4), [3, 3], [1, 1], 3),
+            ((3, 3, 2), [3, 3], [0, 0], 1),
+        ];
+        for (seed, ((h, w, c), kernel, pad, k)) in cases.into_iter().enumerate() {
+            let (got, want) = run(Shape::new(h, w, c), kernel, pad, k, seed as u64, plain);
+            // Seen up to 6e-7 (C ≤ 20 values in [−1, 1)): 10× that.
+            let err = worst(&got, &want);
+            assert!(err <= TOLERANCE, "case {seed}: error {err}");
+        }
+    }
+
+    #[test]
+    fn fuses_activation_and_rounding_into_the_store() {
+        let epilogue = Epilogue { activation: Activation::ReluX(0.5), round_fp16: true };
+        let (got, want) = run(Shape::new(12, 11, 8), [3, 3], [1, 1], 19, 7, epilogue);
+        assert!(got.iter().all(|&v| (0.0..=0.5).contains(&v) && crate::fp16::round_one(v) == v));
+        // A value next to a rounding boundary may round the other way: one fp16 step (2^-11
+        // at 0.5) at most.
+        assert!(worst(&got, &want) <= 4.9e-4);
+    }
+
+    #[test]
+    fn writes_only_its_pixels_of_a_strided_view() {
+        let (s, k) = (Shape::new(9, 6, 5), 3);
+        let win = Window { kernel: [3, 3], stride: [1, 1], pad: [1, 1], dilation: 1 };
+        let wt = random(9 * s.channels * k, 3);
+        let weights = WinogradWeights::new(WinogradWeights::axes_for(&win).unwrap(), &wt, s.channels, k, None);
+        let x = random(s.len(), 4);
+        // A channel slice [2, 5) of 8-channel pixels, rows 60 apart (a concatenation's branch).
+        let mut out = vec![f32::NAN; 9 * 60 + 10];
+        let target = RowTarget { data: &mut out, offset: 2, pixel_stride: 8, row_stride: 60 };
+        let plain = Epilogue { activation: Activation::None, round_fp16: false };
+        conv2d_into(&x, s, &weights, &win, Shape::new(9, 6, k), target, plain);
+        let want = naive_conv(&x, s, &wt, &win, Shape::new(9, 6, k));
+        for (index, value) in out.iter().enumerate() {
+            let (y, rest) = (index.wrapping_sub(2) / 60, index.wrapping_sub(2) % 60);
+            let (x, ch) = (rest / 8, rest % 8);
+            if index >= 2 && y < 9 && x < 6 && ch < k {
+                let w = want[(y * 6 + x) * k + ch];
+                assert!(
+                    (value - w).abs() <= TOLERANCE * w.abs().max(1.0),
+                    "pixel ({y}, {x}) channel {ch}: {value} vs {w}"
+                );
+            } else {
+                assert!(value.is_nan(), "element {index} outside the view was written");
+            }
+        }
+    }
+
+    #[test]
+    fn tasks_cover_the_tile_rows_with_few_rounds() {
+        // 35×35 outputs: 9 tile rows of 9 tiles; one row per task would fill 2 row tiles of 8
+        // for 9 tiles.
+        assert!(tile_rows_per_task(9, 9, 8, 2) > 1);
+        assert_eq!(tile_rows_per_task(1, 5, 8, 2), 1);
+        for (rows, cols) in [(37, 37), (18, 18), (9, 9), (5, 3)] {
+            let g = tile_rows_per_task(rows, cols, 8, 2);
+            assert!((1..=rows).contains(&g));
+        }
+    }
+}
