@@ -4,7 +4,8 @@
 //!
 //! Run: `cargo bench --bench stages`. `NCS_BENCH_RUNS` (default 30) timed runs per case after
 //! 3 warm-up ones; prints the minimum and median stage time of each. The minimum is the figure
-//! to compare across runs on a machine shared with other work.
+//! to compare across runs on a machine shared with other work. `NCS_BENCH_CASES=text` runs only
+//! the cases whose name contains `text` (for profiling one of them).
 
 use std::time::Duration;
 
@@ -19,6 +20,11 @@ type Build = fn() -> ncs::error::Result<Blob>;
 const CASES: &[(&str, Build)] = &[
     ("max pool 3x3/2 VALID 147x147x64 (Inception MaxPool_3a)", || {
         let mut g = GraphBuilder::new("pool", [147, 147, 64]);
+        let y = g.max_pool("pool", g.input(), [3, 3], [2, 2], Padding::Valid)?;
+        g.finish(y)
+    }),
+    ("max pool 3x3/2 VALID 71x71x192 (Inception MaxPool_5a)", || {
+        let mut g = GraphBuilder::new("pool", [71, 71, 192]);
         let y = g.max_pool("pool", g.input(), [3, 3], [2, 2], Padding::Valid)?;
         g.finish(y)
     }),
@@ -45,6 +51,13 @@ const CASES: &[(&str, Build)] = &[
     ("depthwise 3x3/1 SAME 112x112x32 +bias+relu (MobileNet dw1)", || depthwise(112, 32, 1)),
     ("depthwise 3x3/2 SAME 28x28x256 +bias+relu (MobileNet dw6)", || depthwise(28, 256, 2)),
     ("depthwise 3x3/1 SAME 14x14x512 +bias+relu (MobileNet dw7)", || depthwise(14, 512, 1)),
+    ("fully connected 2048 -> 1001 +bias (Inception Logits as FC)", || {
+        let mut w = Weights::new(3);
+        let mut g = GraphBuilder::new("fc", [1, 1, 2048]);
+        let (weights, bias) = (w.uniform(2048 * 1001, 0.05), w.uniform(1001, 0.1));
+        let y = g.fully_connected("fc", g.input(), &weights, Some(&bias), Activation::None)?;
+        g.finish(y)
+    }),
     ("softmax 1x1x1001 (Inception Predictions)", || {
         let mut g = GraphBuilder::new("softmax", [1, 1, 1001]);
         let y = g.softmax("softmax", g.input())?;
@@ -116,7 +129,8 @@ fn main() {
         rayon::current_num_threads()
     );
     println!("{:<62} {:>9} {:>9} {:>9} {:>9} {:>7}", "case", "min", "median", "1t min", "1t med", "1t/pool");
-    for (name, build) in CASES {
+    let only = std::env::var("NCS_BENCH_CASES").unwrap_or_default();
+    for (name, build) in CASES.iter().filter(|(name, _)| name.contains(only.as_str())) {
         let blob = build().expect("build");
         let mut exec = Executor::new(&blob, Precision::Fp16).expect("plan");
         let [r, c, z] = exec.input_shape();

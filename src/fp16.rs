@@ -2,7 +2,8 @@
 //!
 //! Weights in a graph file, tensors sent to and read from a stick, `.npy` `<f2` data and the
 //! CPU reference's fp16 storage all go through these functions. Conversion uses `half`'s slice
-//! routines (F16C / NEON where the CPU has them); byte order uses `byteorder`'s bulk readers
+//! routines (F16C / NEON where the CPU has them) — except [`round`], whose whole vectors go
+//! through the CPU reference's kernel module (the crate's one place for `unsafe` SIMD); byte order uses `byteorder`'s bulk readers
 //! and writers. Work is done in fixed blocks on the stack, so no call allocates more than its
 //! result.
 
@@ -62,8 +63,11 @@ pub fn encode_into(values: &[f32], out: &mut [u8]) {
 /// Rounds every value to the nearest fp16 (ties to even), in place: what storing a value on
 /// the stick and reading it back does.
 pub fn round(values: &mut [f32]) {
+    // Whole vectors with the CPU's own conversions (one instruction pair per 8 or 16 values;
+    // `half` makes a call per 8 behind a feature check), the rest here.
+    let rest = crate::reference::kernels::round_fp16_prefix(values);
     let mut halves = [f16::ZERO; BLOCK];
-    for chunk in values.chunks_mut(BLOCK) {
+    for chunk in rest.chunks_mut(BLOCK) {
         let h = &mut halves[..chunk.len()];
         h.convert_from_f32_slice(chunk);
         h.convert_to_f32_slice(chunk);

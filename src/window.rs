@@ -247,8 +247,17 @@ impl Window {
         let start = out * self.stride[axis];
         let pad = self.pad[axis];
         // First tap with start + t·d ≥ pad, first tap with start + t·d ≥ pad + len.
-        let first = pad.saturating_sub(start).div_ceil(d).min(k);
-        let end = (pad + len).saturating_sub(start).div_ceil(d).min(k);
+        let taps_to = |position: usize| {
+            let distance = position.saturating_sub(start);
+            // Undilated windows (nearly all) skip the division: kernels call this per pixel.
+            if d == 1 {
+                distance
+            } else {
+                distance.div_ceil(d)
+            }
+        };
+        let first = taps_to(pad).min(k);
+        let end = taps_to(pad + len).min(k);
         first..end.max(first)
     }
 

@@ -21,6 +21,8 @@ mod isa;
 mod job;
 mod micro;
 mod pack;
+mod round;
+mod simd;
 mod winograd;
 
 #[cfg(target_arch = "x86_64")]
@@ -39,5 +41,7 @@ pub use gemv::gemv;
 pub use isa::Isa;
 pub(crate) use job::Clamp;
 pub use pack::PackedB;
+pub use round::round_fp16_prefix;
+pub use simd::vectorised;
 pub(crate) use winograd::{input_tile, output_tile, TileEpilogue};
 pub use winograd::{WinogradAxis, F1_1, F4_3};
