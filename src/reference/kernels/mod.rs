@@ -6,8 +6,10 @@
 //! place ([`Lhs`]: a matrix's rows, or a convolution's input pixels tap by tap, so there is no
 //! im2col copy); bias, activation, fp16 rounding and the strided store into the arena happen
 //! as the tile leaves the registers ([`Epilogue`], [`Output`]). A fully-connected layer's
-//! matrix-vector product ([`gemv`]) reads its weights unpacked. Work is split over the rayon
-//! pool, created once per process.
+//! matrix-vector product ([`gemv`]) reads its weights unpacked, streaming whole rows. Work is
+//! split over the rayon pool, created once per process. [`vectorised`] compiles other stages'
+//! safe loops for the detected family's vectors, and [`round_fp16_prefix`] is the vector path
+//! of `crate::fp16::round`.
 //!
 //! Safety: the micro-kernels take raw pointers; `gemm` derives every one of them from a slice
 //! whose bounds it has checked, and each ISA's entry point is only called when `Isa::available`
