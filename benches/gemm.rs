@@ -3,7 +3,8 @@
 //! rounding fused), against numpy/OpenBLAS SGEMM's peak on this machine (benches/sgemm_peak.py).
 //!
 //! Run: `cargo bench --bench gemm` (NCS_BENCH_RUNS=N passes over all shapes, default 7;
-//! NCS_KERNELS=avx2|avx512|portable to force a family). Prints per-shape GFLOP/s by wall time
+//! NCS_KERNELS=avx2|avx512|portable to force a family; NCS_BENCH_FILTER=TEXT keeps the shapes whose
+//! stage name contains TEXT). Prints per-shape GFLOP/s by wall time
 //! and per busy core (by the CPU time of all the process's threads, from
 //! /proc/self/task/*/schedstat: on a machine shared with other work the wall figure measures the
 //! load, the per-core one the code), the flop-weighted totals and the efficiency against the
@@ -82,7 +83,8 @@ fn main() {
     let isa = Isa::best();
     let threads = rayon::current_num_threads();
     println!("kernels: {isa} (available: {:?}), {threads} threads", Isa::available());
-    let cases = cases();
+    let filter = std::env::var("NCS_BENCH_FILTER").unwrap_or_default();
+    let cases: Vec<Case> = cases().into_iter().filter(|c| c.name.contains(&filter)).collect();
     let mut wall = vec![Vec::new(); cases.len()];
     let mut cpu = vec![Vec::new(); cases.len()];
     let mut prepared: Vec<_> = cases
