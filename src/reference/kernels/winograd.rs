@@ -61,6 +61,46 @@ pub const F4_3: WinogradAxis = WinogradAxis {
 /// F(1, 1): the identity, for the axis of a 1×n or n×1 kernel that has a single tap.
 pub const F1_1: WinogradAxis = WinogradAxis { m: 1, r: 1, alpha: 1, input: &[1.0], filter: &[1.0], output: &[1.0] };
 
+/// F(2, 7) with interpolation points 0, ±1, ±2, ±1/2 and ∞, for 1×7 and 7×1 kernels: 8
+/// multiplications for 2 outputs where the direct product needs 14. Derived by the Cook–Toom
+/// construction (Aᵀ[i][j] = p_jⁱ, G[j][k] = p_jᵏ / Π_{l≠j}(p_j − p_l), Bᵀ solved exactly so the
+/// identity below holds; docs/numerics.md §9); the test checks the identity.
+pub const F2_7: WinogradAxis = WinogradAxis {
+    m: 2,
+    r: 7,
+    alpha: 8,
+    #[rustfmt::skip]
+    input: &[
+        -1.0, 0.0, 5.25, 0.0, -5.25, 0.0, 1.0, 0.0,
+        0.0, 1.0, 1.0, -4.25, -4.25, 1.0, 1.0, 0.0,
+        0.0, -1.0, 1.0, 4.25, -4.25, -1.0, 1.0, 0.0,
+        0.0, 0.5, 0.25, -2.5, -1.25, 2.0, 1.0, 0.0,
+        0.0, -0.5, 0.25, 2.5, -1.25, -2.0, 1.0, 0.0,
+        0.0, 2.0, 4.0, -2.5, -5.0, 0.5, 1.0, 0.0,
+        0.0, -2.0, 4.0, 2.5, -5.0, -0.5, 1.0, 0.0,
+        0.0, -1.0, 0.0, 5.25, 0.0, -5.25, 0.0, 1.0,
+    ],
+    #[rustfmt::skip]
+    filter: &[
+        -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+        -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0,
+        -2.0 / 9.0, 2.0 / 9.0, -2.0 / 9.0, 2.0 / 9.0, -2.0 / 9.0, 2.0 / 9.0, -2.0 / 9.0,
+        1.0 / 90.0, 1.0 / 45.0, 2.0 / 45.0, 4.0 / 45.0, 8.0 / 45.0, 16.0 / 45.0, 32.0 / 45.0,
+        1.0 / 90.0, -1.0 / 45.0, 2.0 / 45.0, -4.0 / 45.0, 8.0 / 45.0, -16.0 / 45.0, 32.0 / 45.0,
+        32.0 / 45.0, 16.0 / 45.0, 8.0 / 45.0, 4.0 / 45.0, 2.0 / 45.0, 1.0 / 45.0, 1.0 / 90.0,
+        32.0 / 45.0, -16.0 / 45.0, 8.0 / 45.0, -4.0 / 45.0, 2.0 / 45.0, -1.0 / 45.0, 1.0 / 90.0,
+        0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0,
+    ],
+    #[rustfmt::skip]
+    output: &[
+        1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0,
+        0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 1.0,
+    ],
+};
+
+/// Longest tile any axis has (F(2, 7)'s).
+const MAX_ALPHA: usize = 8;
+
 /// Channels transformed together: one AVX-512 vector, two AVX2 ones.
 const LANES: usize = 16;
 
@@ -172,24 +212,55 @@ macro_rules! six {
     };
 }
 
-/// The input transform of one tile (see [`input_tile`]); F(4, 3) on one axis or both.
+/// `out[a] = Σ_x matrix[a][x] · values[x]` for a < rows (the matrix row-major, `values.len()`
+/// columns), skipping zero coefficients.
 #[inline(always)]
-fn input_body(square: bool, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row: usize, rows: usize) {
+fn apply(matrix: &[f32], values: &[Lanes], out: &mut [Lanes]) {
+    let columns = values.len();
+    for (a, acc) in out.iter_mut().enumerate() {
+        *acc = [0.0; LANES];
+        for (x, value) in values.iter().enumerate() {
+            let w = matrix[a * columns + x];
+            if w != 0.0 {
+                *acc = add(*acc, scale(w, *value));
+            }
+        }
+    }
+}
+
+/// The input transform of one tile (see [`input_tile`]).
+#[inline(always)]
+fn input_body(form: Form, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row: usize, rows: usize) {
     for c0 in (0..c).step_by(LANES) {
         let width = LANES.min(c - c0);
-        if square {
-            // Along y for each column x, then along x for each transformed row a.
-            let columns = six!(x => input_4_3(six!(y => load(cells[y * 6 + x], c0, width))));
-            for a in 0..6 {
-                let t = input_4_3(six!(x => columns[x][a]));
-                for (b, lanes) in t.iter().enumerate() {
-                    store(&mut v[((a * 6 + b) * rows + row) * c + c0..], lanes, width);
+        match form {
+            Form::Square => {
+                // Along y for each column x, then along x for each transformed row a.
+                let columns = six!(x => input_4_3(six!(y => load(cells[y * 6 + x], c0, width))));
+                for a in 0..6 {
+                    let t = input_4_3(six!(x => columns[x][a]));
+                    for (b, lanes) in t.iter().enumerate() {
+                        store(&mut v[((a * 6 + b) * rows + row) * c + c0..], lanes, width);
+                    }
                 }
             }
-        } else {
-            let t = input_4_3(six!(i => load(cells[i], c0, width)));
-            for (position, lanes) in t.iter().enumerate() {
-                store(&mut v[(position * rows + row) * c + c0..], lanes, width);
+            Form::Line4x3 => {
+                let t = input_4_3(six!(i => load(cells[i], c0, width)));
+                for (position, lanes) in t.iter().enumerate() {
+                    store(&mut v[(position * rows + row) * c + c0..], lanes, width);
+                }
+            }
+            Form::Line(axis) => {
+                let alpha = axis.alpha;
+                let mut d = [[0.0; LANES]; MAX_ALPHA];
+                for (lanes, &cell) in d.iter_mut().zip(cells) {
+                    *lanes = load(cell, c0, width);
+                }
+                let mut t = [[0.0; LANES]; MAX_ALPHA];
+                apply(axis.input, &d[..alpha], &mut t[..alpha]);
+                for (position, lanes) in t[..alpha].iter().enumerate() {
+                    store(&mut v[(position * rows + row) * c + c0..], lanes, width);
+                }
             }
         }
     }
@@ -208,36 +279,77 @@ fn finish(lanes: Lanes, bias: Lanes, clamp: Clamp) -> Lanes {
     r
 }
 
-/// The output transform of one tile (see [`output_tile`]).
+/// The output transform of one tile (see [`output_tile`]). Macros, not closures, read the
+/// products: a closure stays a call in `target_feature` code.
 #[inline(always)]
-fn output_body(square: bool, m: &[f32], k: usize, row: usize, rows: usize, epilogue: TileEpilogue<'_>, y: &mut [f32]) {
+#[allow(clippy::needless_range_loop)] // `i` indexes the inner arrays of `columns`
+fn output_body(form: Form, m: &[f32], k: usize, row: usize, rows: usize, epilogue: TileEpilogue<'_>, y: &mut [f32]) {
+    let clamp = epilogue.clamp;
     for k0 in (0..k).step_by(LANES) {
         let width = LANES.min(k - k0);
         let bias = load(epilogue.bias, k0, width);
-        if square {
-            // Along y for each column b, then along x for each output row i.
-            let columns = six!(b => output_4_3(six!(a => load(Some(&m[((a * 6 + b) * rows + row) * k..]), k0, width))));
-            for i in 0..4 {
-                let t = output_4_3(six!(b => columns[b][i]));
-                for (j, lanes) in t.into_iter().enumerate() {
-                    store(&mut y[(i * 4 + j) * k + k0..], &finish(lanes, bias, epilogue.clamp), width);
+        macro_rules! product {
+            ($position:expr) => {
+                load(Some(&m[($position * rows + row) * k..]), k0, width)
+            };
+        }
+        macro_rules! put {
+            ($pixel:expr, $lanes:expr) => {
+                store(&mut y[$pixel * k + k0..], &finish($lanes, bias, clamp), width)
+            };
+        }
+        match form {
+            Form::Square => {
+                // Along y for each column b, then along x for each output row i.
+                let columns = six!(b => output_4_3(six!(a => product!(a * 6 + b))));
+                for i in 0..4 {
+                    let t = output_4_3(six!(b => columns[b][i]));
+                    for (j, lanes) in t.into_iter().enumerate() {
+                        put!(i * 4 + j, lanes);
+                    }
                 }
             }
-        } else {
-            let t = output_4_3(six!(a => load(Some(&m[(a * rows + row) * k..]), k0, width)));
-            for (pixel, lanes) in t.into_iter().enumerate() {
-                store(&mut y[pixel * k + k0..], &finish(lanes, bias, epilogue.clamp), width);
+            Form::Line4x3 => {
+                for (pixel, lanes) in output_4_3(six!(a => product!(a))).into_iter().enumerate() {
+                    put!(pixel, lanes);
+                }
+            }
+            Form::Line(axis) => {
+                let (alpha, outputs) = (axis.alpha, axis.m);
+                let mut p = [[0.0; LANES]; MAX_ALPHA];
+                for (position, lanes) in p[..alpha].iter_mut().enumerate() {
+                    *lanes = product!(position);
+                }
+                let mut t = [[0.0; LANES]; MAX_ALPHA];
+                apply(axis.output, &p[..alpha], &mut t[..outputs]);
+                for (pixel, lanes) in t[..outputs].iter().enumerate() {
+                    put!(pixel, *lanes);
+                }
             }
         }
     }
 }
 
-/// True for F(4, 3) on both axes, false for F(4, 3) on one and F(1, 1) on the other.
-fn square(axes: [&WinogradAxis; 2]) -> bool {
-    match (axes[0].m, axes[1].m) {
-        (4, 4) => true,
-        (1, 4) | (4, 1) => false,
-        other => panic!("winograd: no transform for tiles of {other:?}"),
+/// Which transform code a pair of axes runs.
+#[derive(Debug, Clone, Copy)]
+enum Form {
+    /// F(4, 3) on both axes, written out.
+    Square,
+    /// F(4, 3) on one axis (the other F(1, 1)), written out.
+    Line4x3,
+    /// Another algorithm on one axis (the other F(1, 1)), by its matrices.
+    Line(&'static WinogradAxis),
+}
+
+impl Form {
+    fn of(axes: [&'static WinogradAxis; 2]) -> Form {
+        match (axes[0].m, axes[1].m) {
+            (4, 4) if axes == [&F4_3, &F4_3] => Form::Square,
+            _ if axes[0] == &F1_1 && axes[1] == &F4_3 || axes[0] == &F4_3 && axes[1] == &F1_1 => Form::Line4x3,
+            _ if axes[0] == &F1_1 && axes[1].alpha <= MAX_ALPHA => Form::Line(axes[1]),
+            _ if axes[1] == &F1_1 && axes[0].alpha <= MAX_ALPHA => Form::Line(axes[0]),
+            other => panic!("winograd: no transform for tiles of {other:?}"),
+        }
     }
 }
 
@@ -249,25 +361,25 @@ fn square(axes: [&WinogradAxis; 2]) -> bool {
 /// If the axes are not F(4, 3) on one or both axes, or a cell or `v` is too short (driver bugs).
 pub(crate) fn input_tile(
     isa: Isa,
-    axes: [&WinogradAxis; 2],
+    axes: [&'static WinogradAxis; 2],
     cells: &[Option<&[f32]>],
     c: usize,
     v: &mut [f32],
     row: usize,
     rows: usize,
 ) {
-    let square = square(axes);
+    let form = Form::of(axes);
     assert_eq!(cells.len(), axes[0].alpha * axes[1].alpha, "winograd: cells per tile");
     assert!(cells.len() * rows * c <= v.len() && row < rows, "winograd: transformed tiles exceed the buffer");
     match isa {
         // SAFETY: the arm runs only where the CPU has the family's features (`is_supported`);
         // the body is safe code.
         #[cfg(all(target_arch = "x86_64", ncs_avx512))]
-        Isa::Avx512 if isa.is_supported() => unsafe { input_avx512(square, cells, c, v, row, rows) },
+        Isa::Avx512 if isa.is_supported() => unsafe { input_avx512(form, cells, c, v, row, rows) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 if isa.is_supported() => unsafe { input_avx2(square, cells, c, v, row, rows) },
-        _ => input_body(square, cells, c, v, row, rows),
+        Isa::Avx2 if isa.is_supported() => unsafe { input_avx2(form, cells, c, v, row, rows) },
+        _ => input_body(form, cells, c, v, row, rows),
     }
 }
 
@@ -288,14 +400,14 @@ pub(crate) struct TileEpilogue<'a> {
 /// As [`input_tile`], for `m` and `y`, or if the bias has fewer than k values.
 pub(crate) fn output_tile(
     isa: Isa,
-    axes: [&WinogradAxis; 2],
+    axes: [&'static WinogradAxis; 2],
     m: &[f32],
     row: usize,
     rows: usize,
     epilogue: TileEpilogue<'_>,
     y: &mut [f32],
 ) {
-    let square = square(axes);
+    let form = Form::of(axes);
     let k = y.len() / (axes[0].m * axes[1].m);
     assert!(axes[0].alpha * axes[1].alpha * rows * k <= m.len() && row < rows, "winograd: products exceed the buffer");
     assert!(epilogue.bias.map_or(true, |b| b.len() >= k), "winograd: bias shorter than the outputs");
@@ -303,11 +415,11 @@ pub(crate) fn output_tile(
         // SAFETY: the arm runs only where the CPU has the family's features (`is_supported`);
         // the body is safe code.
         #[cfg(all(target_arch = "x86_64", ncs_avx512))]
-        Isa::Avx512 if isa.is_supported() => unsafe { output_avx512(square, m, k, row, rows, epilogue, y) },
+        Isa::Avx512 if isa.is_supported() => unsafe { output_avx512(form, m, k, row, rows, epilogue, y) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 if isa.is_supported() => unsafe { output_avx2(square, m, k, row, rows, epilogue, y) },
-        _ => output_body(square, m, k, row, rows, epilogue, y),
+        Isa::Avx2 if isa.is_supported() => unsafe { output_avx2(form, m, k, row, rows, epilogue, y) },
+        _ => output_body(form, m, k, row, rows, epilogue, y),
     }
 }
 
@@ -317,8 +429,8 @@ pub(crate) fn output_tile(
 /// The CPU has AVX-512F.
 #[cfg(all(target_arch = "x86_64", ncs_avx512))]
 #[target_feature(enable = "avx512f")]
-unsafe fn input_avx512(square: bool, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row: usize, rows: usize) {
-    input_body(square, cells, c, v, row, rows);
+unsafe fn input_avx512(form: Form, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row: usize, rows: usize) {
+    input_body(form, cells, c, v, row, rows);
 }
 
 /// [`input_body`] with AVX2 vectors.
@@ -327,8 +439,8 @@ unsafe fn input_avx512(square: bool, cells: &[Option<&[f32]>], c: usize, v: &mut
 /// The CPU has AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn input_avx2(square: bool, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row: usize, rows: usize) {
-    input_body(square, cells, c, v, row, rows);
+unsafe fn input_avx2(form: Form, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row: usize, rows: usize) {
+    input_body(form, cells, c, v, row, rows);
 }
 
 /// [`output_body`] with AVX-512F vectors.
@@ -338,7 +450,7 @@ unsafe fn input_avx2(square: bool, cells: &[Option<&[f32]>], c: usize, v: &mut [
 #[cfg(all(target_arch = "x86_64", ncs_avx512))]
 #[target_feature(enable = "avx512f")]
 unsafe fn output_avx512(
-    square: bool,
+    form: Form,
     m: &[f32],
     k: usize,
     row: usize,
@@ -346,7 +458,7 @@ unsafe fn output_avx512(
     epilogue: TileEpilogue<'_>,
     y: &mut [f32],
 ) {
-    output_body(square, m, k, row, rows, epilogue, y);
+    output_body(form, m, k, row, rows, epilogue, y);
 }
 
 /// [`output_body`] with AVX2 vectors.
@@ -356,7 +468,7 @@ unsafe fn output_avx512(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn output_avx2(
-    square: bool,
+    form: Form,
     m: &[f32],
     k: usize,
     row: usize,
@@ -364,7 +476,7 @@ unsafe fn output_avx2(
     epilogue: TileEpilogue<'_>,
     y: &mut [f32],
 ) {
-    output_body(square, m, k, row, rows, epilogue, y);
+    output_body(form, m, k, row, rows, epilogue, y);
 }
 
 #[cfg(test)]
@@ -374,7 +486,7 @@ mod tests {
     /// Each axis's matrices compute a correlation: Aᵀ[(G g) ⊙ (Bᵀ d)] = Σ_j g_j d_{i+j}.
     #[test]
     fn axes_compute_one_dimensional_correlation() {
-        for axis in [&F4_3, &F1_1] {
+        for axis in [&F4_3, &F2_7, &F1_1] {
             let (m, r, alpha) = (axis.m, axis.r, axis.alpha);
             assert_eq!(alpha, m + r - 1);
             let d: Vec<f64> = (0..alpha).map(|i| (i as f64 * 0.37 - 0.8).sin()).collect();
@@ -414,7 +526,7 @@ mod tests {
     /// every tile shape, with channel counts that leave a partial chunk.
     #[test]
     fn transforms_match_the_matrices_on_every_isa() {
-        for axes in [[&F4_3, &F4_3], [&F1_1, &F4_3], [&F4_3, &F1_1]] {
+        for axes in [[&F4_3, &F4_3], [&F1_1, &F4_3], [&F4_3, &F1_1], [&F1_1, &F2_7], [&F2_7, &F1_1]] {
             let positions = axes[0].alpha * axes[1].alpha;
             let pixels = axes[0].m * axes[1].m;
             let (c, rows, row) = (37, 3, 1);

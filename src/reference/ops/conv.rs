@@ -1,6 +1,6 @@
 //! Convolution (op 0) over HWC data with HWCK weights: one product on the packed-panel kernels
-//! of [`crate::reference::kernels`], or Winograd ([`super::winograd`]) for 3×3, 1×3 and 3×1
-//! stride-1 windows where it pays.
+//! of [`crate::reference::kernels`], or Winograd ([`super::winograd`]) for 3×3, 1×3, 3×1, 1×7
+//! and 7×1 stride-1 windows where it pays.
 //!
 //! Weights `[kh][kw][C][K]` are already the row-major (kh·kw·C)×K right-hand matrix, and a
 //! row of im2col in (tap row, tap column, channel) order is the matching left-hand row, so the
@@ -11,12 +11,22 @@
 
 use super::winograd::{self, RowTarget, WinogradWeights};
 use super::Shape;
-use crate::reference::kernels::{gemm, ConvGeometry, Epilogue, Isa, Lhs, Output, PackedB};
+use crate::reference::kernels::{gemm, ConvGeometry, Epilogue, Isa, Lhs, Output, PackedB, WinogradAxis};
 use crate::window::Window;
 
-/// Output pixels from which Winograd pays: below it, its transforms and the larger transformed
-/// weights (4× a 3×3 layer's, read once per inference) cost more than they save.
-const WINOGRAD_MIN_PIXELS: usize = 256;
+/// Whether Winograd beats the direct product for a layer, as measured on Inception V3's layers
+/// (one layer at a time, fp16 + ReLU, AVX-512, min of 40 runs, 2026-12-01; Winograd time over
+/// direct): F(4×4, 3×3) needs ≥ 256 output pixels — 73²: 0.47, 35²: 0.46–0.60, but 8²: 0.82 on
+/// one thread and 1.4–1.6 on two (a 3×3 layer's transformed weights are 4× its own and 8×8
+/// gives the pool 4 tiles) — and ≥ 2048 channel pairs C·K (149²×32→32: 0.95–1.03, the
+/// per-tile transforms weigh as much as the products saved; 32→64: 0.82). One-axis forms
+/// (1×3, 3×1, 1×7, 7×1; weights 2× and 8/7×) pay from 64 pixels: 8²×384→384 1×3 0.56–0.59,
+/// 17²×128..192 1×7/7×1 0.83–0.96.
+fn winograd_pays(axes: [&WinogradAxis; 2], in_shape: Shape, out_shape: Shape) -> bool {
+    let two_axes = axes[0].m > 1 && axes[1].m > 1;
+    let min_pixels = if two_axes { 256 } else { 64 };
+    out_shape.pixels() >= min_pixels && in_shape.channels * out_shape.channels >= 2048
+}
 
 /// A convolution's weights (and bias), prepared once when the executor is built.
 #[derive(Debug, Clone)]
@@ -34,13 +44,13 @@ impl ConvWeights {
         ConvWeights::Direct(PackedB::new(Isa::best(), taps, outputs, weights, bias))
     }
 
-    /// Prepares weights for the faster of the two ways for this layer: Winograd for a 3×3, 1×3
-    /// or 3×1 window at stride 1 with at least [`WINOGRAD_MIN_PIXELS`] outputs (unless
-    /// `NCS_WINOGRAD=off`), else the direct product.
+    /// Prepares weights for the faster of the two ways for this layer: Winograd where the window
+    /// has an algorithm and the layer is large enough for it to pay (unless `NCS_WINOGRAD=off`),
+    /// else the direct product.
     pub fn new(weights: &[f32], window: &Window, in_shape: Shape, out_shape: Shape, bias: Option<&[f32]>) -> Self {
         let (channels, outputs) = (in_shape.channels, out_shape.channels);
         match WinogradWeights::axes_for(window) {
-            Some(axes) if winograd_enabled() && out_shape.pixels() >= WINOGRAD_MIN_PIXELS => {
+            Some(axes) if winograd_enabled() && winograd_pays(axes, in_shape, out_shape) => {
                 ConvWeights::Winograd(WinogradWeights::new(axes, weights, channels, outputs, bias))
             }
             _ => Self::direct(weights, window, channels, outputs, bias),

@@ -1,6 +1,7 @@
-//! Winograd convolution (docs/numerics.md §9) for 3×3, 1×3 and 3×1 kernels at stride 1:
-//! F(4×4, 3×3) computes a 4×4 tile of outputs with 36 multiplications per input–output
-//! channel pair where the direct product needs 144.
+//! Winograd convolution (docs/numerics.md §9) for 3×3, 1×3, 3×1, 1×7 and 7×1 kernels at
+//! stride 1: F(4×4, 3×3) computes a 4×4 tile of outputs with 36 multiplications per
+//! input–output channel pair where the direct product needs 144; F(4, 3) a 1×4 tile of a 1×3
+//! kernel with 6 (12); F(2, 7) a 1×2 tile of a 1×7 kernel with 8 (14).
 //!
 //! Per tile: the input transform (Bᵀ d B, [`kernels::winograd`]) gives αy·αx rows of C values;
 //! for each of the αy·αx positions one matrix product with the transformed weights
@@ -38,16 +39,19 @@ pub struct WinogradWeights {
 }
 
 impl WinogradWeights {
-    /// The algorithm for a window, if it has one: 3 or 1 taps per axis (not both 1), stride 1,
-    /// no dilation.
+    /// The algorithm for a window, if it has one: 3×3, 1×3, 3×1 (F(4, 3) per 3-tap axis), 1×7
+    /// or 7×1 (F(2, 7)), at stride 1 without dilation.
     pub fn axes_for(window: &Window) -> Option<[&'static WinogradAxis; 2]> {
-        let axis = |taps| match taps {
-            3 => Some(&kernels::F4_3),
-            1 => Some(&kernels::F1_1),
-            _ => None,
+        let plain = window.stride == [1, 1] && window.dilation == 1;
+        let axes: [&'static WinogradAxis; 2] = match window.kernel {
+            [3, 3] => [&kernels::F4_3, &kernels::F4_3],
+            [1, 3] => [&kernels::F1_1, &kernels::F4_3],
+            [3, 1] => [&kernels::F4_3, &kernels::F1_1],
+            [1, 7] => [&kernels::F1_1, &kernels::F2_7],
+            [7, 1] => [&kernels::F2_7, &kernels::F1_1],
+            _ => return None,
         };
-        let plain = window.stride == [1, 1] && window.dilation == 1 && window.kernel != [1, 1];
-        Some([axis(window.kernel[0])?, axis(window.kernel[1])?]).filter(|_| plain)
+        plain.then_some(axes)
     }
 
     /// Transforms `[kh][kw][C][K]` weights (K = `outputs`) for `axes`: U[a][b] = G g Gᵀ per
@@ -299,7 +303,7 @@ mod tests {
     }
 
     /// Largest |a − b| / max(1, |b|) allowed against the exact (f64) definition: seen up to
-    /// 5.2e-5 (35×35×20 → 40, values in [−1, 1)), 10× that. The direct product's is 1e-5: the
+    /// 5.2e-5 (F(4×4, 3×3), 35×35×20 → 40, values in [−1, 1); F(2, 7): 1.3e-5), 10× that. The direct product's is 1e-5: the
     /// transforms scale values by up to 8 and sum with cancellation (docs/numerics.md §9).
     const TOLERANCE: f32 = 5e-4;
 
@@ -319,6 +323,9 @@ mod tests {
             ((6, 5, 5), [3, 3], [2, 2], 7),
             ((17, 17, 12), [1, 3], [0, 1], 9),
             ((9, 8, 6), [3, 1], [1, 0], 70),
+            ((17, 17, 24), [1, 7], [0, 3], 20),
+            ((17, 15, 24), [7, 1], [3, 0], 33),
+            ((5, 6, 3), [1, 7], [2, 3], 2),
             ((1, 1, 4), [3, 3], [1, 1], 3),
             ((3, 3, 2), [3, 3], [0, 0], 1),
         ];
