@@ -63,7 +63,7 @@ pub const F1_1: WinogradAxis = WinogradAxis { m: 1, r: 1, alpha: 1, input: &[1.0
 
 /// F(2, 7) with interpolation points 0, ±1, ±2, ±1/2 and ∞, for 1×7 and 7×1 kernels: 8
 /// multiplications for 2 outputs where the direct product needs 14. Derived by the Cook–Toom
-/// construction (Aᵀ[i][j] = p_jⁱ, G[j][k] = p_jᵏ / Π_{l≠j}(p_j − p_l), Bᵀ solved exactly so the
+/// construction (Aᵀ(i, j) = p_jⁱ, G(j, k) = p_jᵏ / Π_{l≠j}(p_j − p_l), Bᵀ solved exactly so the
 /// identity below holds; docs/numerics.md §9); the test checks the identity.
 pub const F2_7: WinogradAxis = WinogradAxis {
     m: 2,

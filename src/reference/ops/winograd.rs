@@ -3,7 +3,7 @@
 //! input–output channel pair where the direct product needs 144; F(4, 3) a 1×4 tile of a 1×3
 //! kernel with 6 (12); F(2, 7) a 1×2 tile of a 1×7 kernel with 8 (14).
 //!
-//! Per tile: the input transform (Bᵀ d B, [`kernels::winograd`]) gives αy·αx rows of C values;
+//! Per tile: the input transform (Bᵀ d B, `kernels::winograd`) gives αy·αx rows of C values;
 //! for each of the αy·αx positions one matrix product with the transformed weights
 //! (G g Gᵀ, C × K, packed once at load) gives K values; the output transform (Aᵀ M A) turns
 //! them into the tile's pixels, which get bias, activation and fp16 rounding and are stored
