@@ -18,14 +18,14 @@ use crate::window::Window;
 /// (one layer at a time, fp16 + ReLU, AVX-512, min of 40 runs, 2026-12-01; Winograd time over
 /// direct): F(4×4, 3×3) needs ≥ 256 output pixels — 73²: 0.47, 35²: 0.46–0.60, but 8²: 0.82 on
 /// one thread and 1.4–1.6 on two (a 3×3 layer's transformed weights are 4× its own and 8×8
-/// gives the pool 4 tiles) — and ≥ 2048 channel pairs C·K (149²×32→32: 0.95–1.03, the
-/// per-tile transforms weigh as much as the products saved; 32→64: 0.82). One-axis forms
+/// gives the pool 4 tiles) — and ≥ 1024 channel pairs C·K (149²×32→32: 0.77 on one thread,
+/// 0.84 on two; smaller layers give the per-tile transforms more weight). One-axis forms
 /// (1×3, 3×1, 1×7, 7×1; weights 2× and 8/7×) pay from 64 pixels: 8²×384→384 1×3 0.56–0.59,
 /// 17²×128..192 1×7/7×1 0.83–0.96.
 fn winograd_pays(axes: [&WinogradAxis; 2], in_shape: Shape, out_shape: Shape) -> bool {
     let two_axes = axes[0].m > 1 && axes[1].m > 1;
     let min_pixels = if two_axes { 256 } else { 64 };
-    out_shape.pixels() >= min_pixels && in_shape.channels * out_shape.channels >= 2048
+    out_shape.pixels() >= min_pixels && in_shape.channels * out_shape.channels >= 1024
 }
 
 /// A convolution's weights (and bias), prepared once when the executor is built.

@@ -54,7 +54,7 @@ impl WinogradWeights {
         plain.then_some(axes)
     }
 
-    /// Transforms `[kh][kw][C][K]` weights (K = `outputs`) for `axes`: U[a][b] = G g Gᵀ per
+    /// Transforms `[kh][kw][C][K]` weights (K = `outputs`) for `axes`: U(a, b) = G g Gᵀ per
     /// channel pair, in f64.
     ///
     /// # Panics
