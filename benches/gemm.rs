@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo bench --bench gemm` (NCS_BENCH_RUNS=N passes over all shapes, default 7;
 //! NCS_KERNELS=avx2|avx512|portable to force a family; NCS_BENCH_FILTER=TEXT keeps the shapes whose
-//! stage name contains TEXT). Prints per-shape GFLOP/s by wall time
+//! stage name starts with TEXT). Prints per-shape GFLOP/s by wall time
 //! and per busy core (by the CPU time of all the process's threads, from
 //! /proc/self/task/*/schedstat: on a machine shared with other work the wall figure measures the
 //! load, the per-core one the code), the flop-weighted totals and the efficiency against the
@@ -84,7 +84,7 @@ fn main() {
     let threads = rayon::current_num_threads();
     println!("kernels: {isa} (available: {:?}), {threads} threads", Isa::available());
     let filter = std::env::var("NCS_BENCH_FILTER").unwrap_or_default();
-    let cases: Vec<Case> = cases().into_iter().filter(|c| c.name.contains(&filter)).collect();
+    let cases: Vec<Case> = cases().into_iter().filter(|c| c.name.starts_with(&filter)).collect();
     let mut wall = vec![Vec::new(); cases.len()];
     let mut cpu = vec![Vec::new(); cases.len()];
     let mut prepared: Vec<_> = cases

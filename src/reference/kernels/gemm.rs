@@ -130,6 +130,40 @@ impl Source<'_> {
             _ => ZEROS.as_ptr(),
         }
     }
+
+    /// Where each row's window starts in `data` (`(y·W + x)·C`), when every row's whole window
+    /// lies inside the input and the taps of a kernel row adjoin there (undilated): the tile's
+    /// taps can then be read one kernel row at a time, with no per-tap padding checks.
+    fn interior(&self, positions: &[[usize; 2]]) -> Option<[usize; MAX_MR]> {
+        let g = self.conv.filter(|g| g.dilation == 1)?;
+        let mut starts = [0; MAX_MR];
+        for (start, &[oy, ox]) in starts.iter_mut().zip(positions) {
+            let y = (oy * g.stride[0]).checked_sub(g.pad[0]).filter(|y| y + g.kernel[0] <= g.input[0])?;
+            let x = (ox * g.stride[1]).checked_sub(g.pad[1]).filter(|x| x + g.kernel[1] <= g.input[1])?;
+            *start = (y * g.input[1] + x) * self.channels;
+        }
+        Some(starts)
+    }
+
+    /// Appends a tile's segments for `block` when its rows' windows start at `starts` (see
+    /// [`Source::interior`]): one per kernel row of the block's taps, which need whole taps.
+    fn kernel_rows(&self, starts: &[usize], block: KBlock, segments: &mut Vec<Segment>) {
+        let Some(g) = self.conv else { return };
+        let end = block.first_tap + block.taps;
+        let mut t = block.first_tap;
+        while t < end {
+            let [i, j] = self.tap(t);
+            let taps = (g.kernel[1] - j).min(end - t);
+            let offset = (i * g.input[1] + j) * self.channels;
+            let mut seg = Segment { len: taps * self.channels, rows: [std::ptr::null(); MAX_MR] };
+            for (row, &start) in seg.rows.iter_mut().zip(starts) {
+                // In the input: the window's kernel row i, taps j.. of it, lies inside.
+                *row = self.data[start + offset..][..seg.len].as_ptr();
+            }
+            segments.push(seg);
+            t += taps;
+        }
+    }
 }
 
 /// One reduction block: `taps` consecutive taps from `first_tap`, channels `[c0, c0 + len)` of each.
@@ -346,22 +380,31 @@ fn run_item(
         for (index, block) in k_blocks(source.taps, source.channels).enumerate() {
             let (first, last) = (index == 0, index + 1 == block_count);
             segments.clear();
-            // Exactly what this block needs (≤ ROW_TILES × KC), so `scratch_bytes` bounds it.
+            // At most what this block needs (≤ ROW_TILES × KC), so `scratch_bytes` bounds it.
             segments.reserve_exact(rows.len().div_ceil(mr) * block.taps);
-            for r0 in rows.clone().step_by(mr) {
+            // Segments of tile i: starts[i]..starts[i + 1].
+            let mut starts = [0; ROW_TILES + 1];
+            let whole = block.len == source.channels;
+            for (tile, r0) in rows.clone().step_by(mr).enumerate() {
                 let valid = mr.min(rows.end - r0);
                 let mut positions = [[0; 2]; MAX_MR];
                 for (r, position) in positions.iter_mut().enumerate().take(mr) {
                     *position = source.position(r0 + r.min(valid - 1));
                 }
-                for t in block.first_tap..block.first_tap + block.taps {
-                    let tap = source.tap(t);
-                    let mut seg = Segment { len: block.len, rows: [std::ptr::null(); MAX_MR] };
-                    for (row, &position) in seg.rows.iter_mut().zip(&positions).take(mr) {
-                        *row = source.run(position, tap, block.c0);
+                match source.interior(&positions[..mr]).filter(|_| whole) {
+                    Some(windows) => source.kernel_rows(&windows[..mr], block, segments),
+                    None => {
+                        for t in block.first_tap..block.first_tap + block.taps {
+                            let tap = source.tap(t);
+                            let mut seg = Segment { len: block.len, rows: [std::ptr::null(); MAX_MR] };
+                            for (row, &position) in seg.rows.iter_mut().zip(&positions).take(mr) {
+                                *row = source.run(position, tap, block.c0);
+                            }
+                            segments.push(seg);
+                        }
                     }
-                    segments.push(seg);
                 }
+                starts[tile + 1] = segments.len();
             }
             let k0 = block.k0(source.channels);
             for j in panels.clone() {
@@ -371,7 +414,7 @@ fn run_item(
                 let width = nr.min(n - j * nr);
                 for (tile, r0) in rows.clone().step_by(mr).enumerate() {
                     let valid = mr.min(rows.end - r0);
-                    let segs = &segments[tile * block.taps..(tile + 1) * block.taps];
+                    let segs = &segments[starts[tile]..starts[tile + 1]];
                     let mut c = [std::ptr::null_mut(); MAX_MR];
                     for (r, slot) in c.iter_mut().enumerate().take(valid) {
                         // SAFETY: row r0 + r < m, and `gemm` checked that every row's n values

@@ -179,6 +179,36 @@ proptest! {
 }
 
 #[test]
+fn inception_windows_read_by_kernel_rows_or_by_taps_match_explicit_im2col() {
+    // The stem (3 channels: a tile inside the input reads each kernel row's 9 values as one
+    // run), 3×3 and 5×5 windows whose border tiles reach into the padding, 1×7 / 7×1 at
+    // 17×17 padded by 3 with C = 160 (k-blocks of 3 taps that start mid kernel row), and a
+    // dilated 3×3 (read tap by tap).
+    let cases = [
+        // (input, output, kernel, stride, pad, dilation)
+        ([31, 29, 3], [15, 14], [3, 3], [2, 2], [0, 0], 1),
+        ([17, 17, 3], [17, 17], [3, 3], [1, 1], [1, 1], 1),
+        ([17, 17, 160], [17, 17], [1, 7], [1, 1], [0, 3], 1),
+        ([17, 17, 160], [17, 17], [7, 1], [1, 1], [3, 0], 1),
+        ([9, 11, 24], [9, 11], [5, 5], [1, 1], [2, 2], 1),
+        ([9, 9, 8], [9, 9], [3, 3], [1, 1], [2, 2], 2),
+    ];
+    for (seed, (input, output, kernel, stride, pad, dilation)) in cases.into_iter().enumerate() {
+        let g = ConvGeometry { input, output, kernel, stride, pad, dilation };
+        let x = values(input.iter().product(), seed as u64);
+        let (k, n) = (kernel[0] * kernel[1] * input[2], 40);
+        let weights = values(k * n, seed as u64 + 1);
+        let bias = values(n, seed as u64 + 2);
+        let a = im2col(&x, &g);
+        for isa in Isa::available() {
+            let m = output[0] * output[1];
+            let problem = Problem { a: &a, m, k, w: &weights, n, bias: Some(&bias), act: Activation::Relu };
+            check(isa, Lhs::Conv { input: &x, geometry: g }, &problem, 0, n).expect("matches im2col");
+        }
+    }
+}
+
+#[test]
 fn a_channel_slice_of_an_image_is_written_in_place() {
     // 3×4 pixels, 5 output channels written at channel 2 of a 9-channel buffer, rows of an
     // image 10 pixels wide (row stride 90): a concatenation branch inside a padded buffer.
