@@ -244,13 +244,13 @@ fn input_body(form: Form, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row
                     }
                 }
             }
-            Form::Line4x3 => {
+            Form::Line4x3 { .. } => {
                 let t = input_4_3(six!(i => load(cells[i], c0, width)));
                 for (position, lanes) in t.iter().enumerate() {
                     store(&mut v[(position * rows + row) * c + c0..], lanes, width);
                 }
             }
-            Form::Line(axis) => {
+            Form::Line { axis, .. } => {
                 let alpha = axis.alpha;
                 let mut d = [[0.0; LANES]; MAX_ALPHA];
                 for (lanes, &cell) in d.iter_mut().zip(cells) {
@@ -280,22 +280,25 @@ fn finish(lanes: Lanes, bias: Lanes, clamp: Clamp) -> Lanes {
 }
 
 /// The output transform of one tile (see [`output_tile`]). Macros, not closures, read the
-/// products: a closure stays a call in `target_feature` code.
+/// products and store the pixels: a closure stays a call in `target_feature` code.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // `i` indexes the inner arrays of `columns`
-fn output_body(form: Form, m: &[f32], k: usize, row: usize, rows: usize, epilogue: TileEpilogue<'_>, y: &mut [f32]) {
-    let clamp = epilogue.clamp;
+fn output_body(form: Form, m: &[f32], row: usize, rows: usize, to: &TileStore<'_>, y: &mut [f32]) {
+    let (k, clamp) = (to.k, to.clamp);
     for k0 in (0..k).step_by(LANES) {
         let width = LANES.min(k - k0);
-        let bias = load(epilogue.bias, k0, width);
+        let bias = load(to.bias, k0, width);
         macro_rules! product {
             ($position:expr) => {
                 load(Some(&m[($position * rows + row) * k..]), k0, width)
             };
         }
         macro_rules! put {
-            ($pixel:expr, $lanes:expr) => {
-                store(&mut y[$pixel * k + k0..], &finish($lanes, bias, clamp), width)
+            ($i:expr, $j:expr, $lanes:expr) => {
+                if $i < to.rows && $j < to.cols {
+                    let at = to.offset + $i * to.row_stride + $j * to.pixel_stride + k0;
+                    store(&mut y[at..], &finish($lanes, bias, clamp), width);
+                }
             };
         }
         match form {
@@ -305,16 +308,17 @@ fn output_body(form: Form, m: &[f32], k: usize, row: usize, rows: usize, epilogu
                 for i in 0..4 {
                     let t = output_4_3(six!(b => columns[b][i]));
                     for (j, lanes) in t.into_iter().enumerate() {
-                        put!(i * 4 + j, lanes);
+                        put!(i, j, lanes);
                     }
                 }
             }
-            Form::Line4x3 => {
-                for (pixel, lanes) in output_4_3(six!(a => product!(a))).into_iter().enumerate() {
-                    put!(pixel, lanes);
+            Form::Line4x3 { along_x } => {
+                for (p, lanes) in output_4_3(six!(a => product!(a))).into_iter().enumerate() {
+                    let (i, j) = if along_x { (0, p) } else { (p, 0) };
+                    put!(i, j, lanes);
                 }
             }
-            Form::Line(axis) => {
+            Form::Line { axis, along_x } => {
                 let (alpha, outputs) = (axis.alpha, axis.m);
                 let mut p = [[0.0; LANES]; MAX_ALPHA];
                 for (position, lanes) in p[..alpha].iter_mut().enumerate() {
@@ -322,8 +326,9 @@ fn output_body(form: Form, m: &[f32], k: usize, row: usize, rows: usize, epilogu
                 }
                 let mut t = [[0.0; LANES]; MAX_ALPHA];
                 apply(axis.output, &p[..alpha], &mut t[..outputs]);
-                for (pixel, lanes) in t[..outputs].iter().enumerate() {
-                    put!(pixel, *lanes);
+                for (q, lanes) in t[..outputs].iter().enumerate() {
+                    let (i, j) = if along_x { (0, q) } else { (q, 0) };
+                    put!(i, j, *lanes);
                 }
             }
         }
@@ -335,19 +340,20 @@ fn output_body(form: Form, m: &[f32], k: usize, row: usize, rows: usize, epilogu
 enum Form {
     /// F(4, 3) on both axes, written out.
     Square,
-    /// F(4, 3) on one axis (the other F(1, 1)), written out.
-    Line4x3,
+    /// F(4, 3) on one axis (the other F(1, 1)), written out; along x (a 1×3 kernel) or y.
+    Line4x3 { along_x: bool },
     /// Another algorithm on one axis (the other F(1, 1)), by its matrices.
-    Line(&'static WinogradAxis),
+    Line { axis: &'static WinogradAxis, along_x: bool },
 }
 
 impl Form {
     fn of(axes: [&'static WinogradAxis; 2]) -> Form {
         match (axes[0].m, axes[1].m) {
             (4, 4) if axes == [&F4_3, &F4_3] => Form::Square,
-            _ if axes[0] == &F1_1 && axes[1] == &F4_3 || axes[0] == &F4_3 && axes[1] == &F1_1 => Form::Line4x3,
-            _ if axes[0] == &F1_1 && axes[1].alpha <= MAX_ALPHA => Form::Line(axes[1]),
-            _ if axes[1] == &F1_1 && axes[0].alpha <= MAX_ALPHA => Form::Line(axes[0]),
+            _ if axes[0] == &F1_1 && axes[1] == &F4_3 => Form::Line4x3 { along_x: true },
+            _ if axes[0] == &F4_3 && axes[1] == &F1_1 => Form::Line4x3 { along_x: false },
+            _ if axes[0] == &F1_1 && axes[1].alpha <= MAX_ALPHA => Form::Line { axis: axes[1], along_x: true },
+            _ if axes[1] == &F1_1 && axes[0].alpha <= MAX_ALPHA => Form::Line { axis: axes[0], along_x: false },
             other => panic!("winograd: no transform for tiles of {other:?}"),
         }
     }
@@ -383,9 +389,23 @@ pub(crate) fn input_tile(
     }
 }
 
-/// What the output transform does to each pixel before storing it.
+/// Where and how the output transform stores a tile's pixels: pixel (i, j) of the tile, for
+/// i < `rows` and j < `cols` (the rest of the tile lies past the image's edge), gets `bias`
+/// and `clamp` and goes to `offset + i·row_stride + j·pixel_stride`, k values.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct TileEpilogue<'a> {
+pub(crate) struct TileStore<'a> {
+    /// Values per pixel (output channels).
+    pub k: usize,
+    /// Position of pixel (0, 0).
+    pub offset: usize,
+    /// Distance between image rows.
+    pub row_stride: usize,
+    /// Distance between pixels of a row.
+    pub pixel_stride: usize,
+    /// Tile rows inside the image.
+    pub rows: usize,
+    /// Tile columns inside the image.
+    pub cols: usize,
     /// K values added first, if any.
     pub bias: Option<&'a [f32]>,
     /// Then this activation.
@@ -393,33 +413,40 @@ pub(crate) struct TileEpilogue<'a> {
 }
 
 /// Transforms one tile of products back: row `row` of each of the αy·αx matrices in `m`
-/// (`rows` rows of k values each) becomes the tile's my·mx output pixels, k values each,
-/// row-major in `y` (whose length gives k), with the epilogue's bias and activation.
+/// (`rows` rows of k values each) becomes the tile's my·mx output pixels, stored in `y` as
+/// `to` says.
 ///
 /// # Panics
-/// As [`input_tile`], for `m` and `y`, or if the bias has fewer than k values.
+/// As [`input_tile`], for `m`; if a stored pixel would fall outside `y` or the bias has fewer
+/// than k values.
 pub(crate) fn output_tile(
     isa: Isa,
     axes: [&'static WinogradAxis; 2],
     m: &[f32],
     row: usize,
     rows: usize,
-    epilogue: TileEpilogue<'_>,
+    to: &TileStore<'_>,
     y: &mut [f32],
 ) {
     let form = Form::of(axes);
-    let k = y.len() / (axes[0].m * axes[1].m);
+    let k = to.k;
     assert!(axes[0].alpha * axes[1].alpha * rows * k <= m.len() && row < rows, "winograd: products exceed the buffer");
-    assert!(epilogue.bias.map_or(true, |b| b.len() >= k), "winograd: bias shorter than the outputs");
+    assert!(to.bias.map_or(true, |b| b.len() >= k), "winograd: bias shorter than the outputs");
+    let (last_row, last_col) = (to.rows.min(axes[0].m), to.cols.min(axes[1].m));
+    if last_row == 0 || last_col == 0 {
+        return;
+    }
+    let end = to.offset + (last_row - 1) * to.row_stride + (last_col - 1) * to.pixel_stride + k;
+    assert!(end <= y.len(), "winograd: the tile's pixels exceed the output");
     match isa {
         // SAFETY: the arm runs only where the CPU has the family's features (`is_supported`);
         // the body is safe code.
         #[cfg(all(target_arch = "x86_64", ncs_avx512))]
-        Isa::Avx512 if isa.is_supported() => unsafe { output_avx512(form, m, k, row, rows, epilogue, y) },
+        Isa::Avx512 if isa.is_supported() => unsafe { output_avx512(form, m, row, rows, to, y) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 if isa.is_supported() => unsafe { output_avx2(form, m, k, row, rows, epilogue, y) },
-        _ => output_body(form, m, k, row, rows, epilogue, y),
+        Isa::Avx2 if isa.is_supported() => unsafe { output_avx2(form, m, row, rows, to, y) },
+        _ => output_body(form, m, row, rows, to, y),
     }
 }
 
@@ -449,16 +476,8 @@ unsafe fn input_avx2(form: Form, cells: &[Option<&[f32]>], c: usize, v: &mut [f3
 /// The CPU has AVX-512F.
 #[cfg(all(target_arch = "x86_64", ncs_avx512))]
 #[target_feature(enable = "avx512f")]
-unsafe fn output_avx512(
-    form: Form,
-    m: &[f32],
-    k: usize,
-    row: usize,
-    rows: usize,
-    epilogue: TileEpilogue<'_>,
-    y: &mut [f32],
-) {
-    output_body(form, m, k, row, rows, epilogue, y);
+unsafe fn output_avx512(form: Form, m: &[f32], row: usize, rows: usize, to: &TileStore<'_>, y: &mut [f32]) {
+    output_body(form, m, row, rows, to, y);
 }
 
 /// [`output_body`] with AVX2 vectors.
@@ -467,16 +486,8 @@ unsafe fn output_avx512(
 /// The CPU has AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn output_avx2(
-    form: Form,
-    m: &[f32],
-    k: usize,
-    row: usize,
-    rows: usize,
-    epilogue: TileEpilogue<'_>,
-    y: &mut [f32],
-) {
-    output_body(form, m, k, row, rows, epilogue, y);
+unsafe fn output_avx2(form: Form, m: &[f32], row: usize, rows: usize, to: &TileStore<'_>, y: &mut [f32]) {
+    output_body(form, m, row, rows, to, y);
 }
 
 #[cfg(test)]
@@ -539,7 +550,18 @@ mod tests {
                 let mut v = vec![f32::NAN; positions * rows * c];
                 input_tile(isa, axes, &cells, c, &mut v, row, rows);
                 let mut y = vec![f32::NAN; pixels * c];
-                output_tile(isa, axes, &products, row, rows, TileEpilogue { bias: None, clamp: Clamp::None }, &mut y);
+                let [my, mx] = [axes[0].m, axes[1].m];
+                let to = TileStore {
+                    k: c,
+                    offset: 0,
+                    row_stride: mx * c,
+                    pixel_stride: c,
+                    rows: my,
+                    cols: mx,
+                    bias: None,
+                    clamp: Clamp::None,
+                };
+                output_tile(isa, axes, &products, row, rows, &to, &mut y);
                 for channel in 0..c {
                     let d: Vec<f64> = cells.iter().map(|cell| cell.map_or(0.0, |x| f64::from(x[channel]))).collect();
                     let want = by_matrices(axes, &d, false);

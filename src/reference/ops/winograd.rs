@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use super::rows::Finish;
 use super::Shape;
 use crate::reference::kernels::{
-    self, gemm_serial, Clamp, Epilogue, Isa, Lhs, Output, PackedB, TileEpilogue, WinogradAxis,
+    self, gemm_serial, Clamp, Epilogue, Isa, Lhs, Output, PackedB, TileStore, WinogradAxis,
 };
 use crate::reference::ops::elementwise::Activation;
 use crate::window::Window;
@@ -96,12 +96,12 @@ impl WinogradWeights {
             + self.bias.as_ref().map_or(0, |b| b.capacity() * std::mem::size_of::<f32>())
     }
 
-    /// Most scratch bytes one thread keeps for this layer (transformed tiles, products and
-    /// the transforms' working rows), grown once and reused.
+    /// Most scratch bytes one thread keeps for this layer (a block's transformed tiles and
+    /// products, its rows rounded up to whole micro-kernel tiles), grown once and reused.
     pub fn scratch_bytes(&self) -> usize {
-        let ([ay, ax], [my, mx]) = ([self.axes[0].alpha, self.axes[1].alpha], [self.axes[0].m, self.axes[1].m]);
-        let (c, k) = (self.channels, self.outputs);
-        let values = ay * ax * BLOCK_TILES * (c + k) + my * mx * k;
+        let positions = self.axes[0].alpha * self.axes[1].alpha;
+        let rows = BLOCK_TILES + crate::reference::kernels::MAX_MR;
+        let values = positions * rows * (self.channels + self.outputs);
         values * std::mem::size_of::<f32>()
     }
 }
@@ -163,14 +163,15 @@ pub fn conv2d_into(
     // Bias and the clamping activations leave the output transform done; ELU and fp16
     // rounding follow on each stored row.
     let (clamp, elu) = Clamp::of(epilogue.activation);
-    let transform = TileEpilogue { bias: w.bias.as_deref(), clamp };
+    let bias = w.bias.as_deref();
     let after = elu.map_or(Activation::None, Activation::Elu);
     let finish = Finish { bias: None, activation: after, round_fp16: epilogue.round_fp16 };
     let geometry = Geometry { input, in_shape, pad: window.pad, rows, cols, tile_cols, place };
     out[place.offset..end].par_chunks_mut(chunk).enumerate().for_each(|(task, dst)| {
         let first = task * group;
         let tiles = first * tile_cols..(tile_rows.min(first + group)) * tile_cols;
-        SCRATCH.with_borrow_mut(|scratch| run_task(&geometry, w, tiles, first * my, dst, transform, &finish, scratch));
+        SCRATCH
+            .with_borrow_mut(|scratch| run_task(&geometry, w, tiles, first * my, dst, (bias, clamp), &finish, scratch));
     });
 }
 
@@ -216,7 +217,7 @@ fn run_task(
     tiles: std::ops::Range<usize>,
     first_row: usize,
     dst: &mut [f32],
-    transform: TileEpilogue<'_>,
+    (bias, clamp): (Option<&[f32]>, Clamp),
     finish: &Finish<'_>,
     scratch: &mut Vec<f32>,
 ) {
@@ -226,16 +227,20 @@ fn run_task(
     let positions = ay * ax;
     let blocks = tiles.len().div_ceil(BLOCK_TILES).max(1);
     let block = tiles.len().div_ceil(blocks);
-    let sizes = [positions * block * c, positions * block * k, my * mx * k];
-    let total: usize = sizes.iter().sum();
-    if scratch.len() < total {
-        scratch.resize(total, 0.0);
+    // Whole micro-kernel row tiles: the rows past a block's tiles hold earlier (finite) values,
+    // multiplied and never read, so no tile takes the kernel's partial-tile path.
+    let mr = isa.tile()[0];
+    let stride = block.next_multiple_of(mr);
+    let sizes = [positions * stride * c, positions * stride * k];
+    if scratch.len() < sizes[0] + sizes[1] {
+        scratch.resize(sizes[0] + sizes[1], 0.0);
     }
-    let (v, rest) = scratch.split_at_mut(sizes[0]);
-    let (m, rest) = rest.split_at_mut(sizes[1]);
-    let pixels = &mut rest[..sizes[2]];
+    let (v, m) = scratch.split_at_mut(sizes[0]);
     let [h, wd, _] = g.in_shape.to_array();
+    let place = g.place;
     let mut cells: Vec<Option<&[f32]>> = vec![None; positions];
+    let plain = Epilogue { activation: Activation::None, round_fp16: false };
+    let after = finish.activation != Activation::None || finish.round_fp16;
     for start in tiles.clone().step_by(block) {
         let count = block.min(tiles.end - start);
         for (row, tile) in (start..start + count).enumerate() {
@@ -245,27 +250,40 @@ fn run_task(
                 let ix = (x0 + index % ax).checked_sub(g.pad[1]).filter(|&x| x < wd);
                 *cell = iy.zip(ix).map(|(y, x)| &g.input[(y * wd + x) * c..][..c]);
             }
-            kernels::input_tile(isa, axes, &cells, c, v, row, block);
+            kernels::input_tile(isa, axes, &cells, c, v, row, stride);
         }
-        let plain = Epilogue { activation: Activation::None, round_fp16: false };
+        let rows = count.next_multiple_of(mr);
         for (position, packed) in w.products.iter().enumerate() {
-            let lhs = Lhs::Rows { data: &v[position * block * c..][..count * c], rows: count, stride: c };
-            let data = &mut m[position * block * k..][..count * k];
-            let out = Output { data, offset: 0, cols: count, pixel_stride: k, row_stride: 0 };
+            let lhs = Lhs::Rows { data: &v[position * stride * c..][..rows * c], rows, stride: c };
+            let data = &mut m[position * stride * k..][..rows * k];
+            let out = Output { data, offset: 0, cols: rows, pixel_stride: k, row_stride: 0 };
             gemm_serial(&lhs, packed, out, plain);
         }
         for (row, tile) in (start..start + count).enumerate() {
-            kernels::output_tile(isa, axes, m, row, block, transform, pixels);
             let (y0, x0) = ((tile / g.tile_cols) * my, (tile % g.tile_cols) * mx);
-            for i in 0..my.min(g.rows - y0) {
-                let valid = mx.min(g.cols - x0);
-                let line = &mut pixels[i * mx * k..][..valid * k];
-                if finish.activation != Activation::None || finish.round_fp16 {
-                    finish.apply(line, k);
-                }
-                let at = (y0 + i - first_row) * g.place.row_stride + x0 * g.place.pixel_stride;
-                for (j, pixel) in line.chunks_exact(k).enumerate() {
-                    dst[at + j * g.place.pixel_stride..][..k].copy_from_slice(pixel);
+            let (tile_rows, tile_cols) = (my.min(g.rows - y0), mx.min(g.cols - x0));
+            let offset = (y0 - first_row) * place.row_stride + x0 * place.pixel_stride;
+            let to = TileStore {
+                k,
+                offset,
+                row_stride: place.row_stride,
+                pixel_stride: place.pixel_stride,
+                rows: tile_rows,
+                cols: tile_cols,
+                bias,
+                clamp,
+            };
+            kernels::output_tile(isa, axes, m, row, stride, &to, dst);
+            if after {
+                for i in 0..tile_rows {
+                    let at = offset + i * place.row_stride;
+                    if place.pixel_stride == k {
+                        finish.apply(&mut dst[at..][..tile_cols * k], k);
+                    } else {
+                        for j in 0..tile_cols {
+                            finish.apply(&mut dst[at + j * place.pixel_stride..][..k], k);
+                        }
+                    }
                 }
             }
         }
