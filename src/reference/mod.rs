@@ -150,10 +150,11 @@ impl Executor {
         self.precision
     }
 
-    /// Bytes this executor holds at most while running: its arenas, decoded data section and
-    /// plan and packed weights (all held now), plus the largest buffer of each kind a stage
-    /// gathers or computes into (input, second operand, output) and the kernels' per-thread
-    /// tables, which are kept between inferences.
+    /// Bytes this executor holds at most while loading and running: its arenas, decoded data
+    /// section and plan and packed weights (all held now), plus the largest buffer of each kind
+    /// a stage gathers or computes into (input, second operand, output), the kernels' per-thread
+    /// tables and partial sums, which are kept between inferences, and one convolution's weights
+    /// as decoded for packing.
     /// Not counted: the caller's input and the [`Inference`] output copy.
     pub fn memory_bound(&self) -> u64 {
         let arenas: usize =
@@ -171,7 +172,19 @@ impl Executor {
         // Winograd's per-thread buffers, one per thread that runs products (as the kernels').
         let transforms = self.steps.iter().filter_map(|s| s.packed.as_ref()).map(ConvWeights::scratch_bytes).max();
         let transforms = transforms.unwrap_or(0) * (rayon::current_num_threads() + 1);
-        (values * std::mem::size_of::<f32>() + plan + packed + kernels::scratch_bytes() + transforms) as u64
+        // A fully-connected layer's partial sums, kept by the thread that runs it.
+        let partials = largest(&|s| match s.kernel {
+            Kernel::FullyConnected { .. } => kernels::gemv_scratch_bytes(s.in_shape.len(), s.out_shape.len()),
+            _ => 0,
+        });
+        // At load, one convolution's weights decoded for packing and, for Winograd, one
+        // transformed C × K matrix beside them.
+        let loading = largest(&|s| match &s.kernel {
+            Kernel::Conv { weights, .. } => weights.len() + s.in_shape.channels * s.out_shape.channels,
+            _ => 0,
+        }) * std::mem::size_of::<f32>();
+        let kept = kernels::scratch_bytes() + transforms + partials + loading;
+        (values * std::mem::size_of::<f32>() + plan + packed + kept) as u64
     }
 
     /// Heap bytes of the convolution weights packed for the kernels (what packing costs in
@@ -254,14 +267,20 @@ fn pack_weights(step: &Step, data: &[u8], blob: &[f32]) -> Option<ConvWeights> {
 /// Inception V3's 95 — unless some other operand reads the same values.
 fn decode_blob(data: &[u8], steps: &[Step]) -> Vec<f32> {
     let mut values = vec![0.0f32; data.len() / 2];
-    let read: Vec<Range<usize>> = steps.iter().flat_map(run_time_reads).collect();
+    let read = disjoint(steps.iter().flat_map(run_time_reads).collect());
+    // A weight stretch overlaps a read one iff the last read starting before its end ends
+    // after its start (the read stretches are disjoint and sorted): linear in the stages.
+    let overlaps = |w: &Range<usize>| {
+        let before = read.partition_point(|r| r.start < w.end);
+        before > 0 && read[before - 1].end > w.start
+    };
     let mut skipped: Vec<Range<usize>> = steps
         .iter()
         .filter_map(|s| match &s.kernel {
             Kernel::Conv { weights, .. } => Some(weights.clone()),
             _ => None,
         })
-        .filter(|w| !read.iter().any(|r| r.start < w.end && w.start < r.end))
+        .filter(|w| !overlaps(w))
         .collect();
     skipped.sort_by_key(|r| r.start);
     let mut next = 0;
@@ -272,6 +291,20 @@ fn decode_blob(data: &[u8], steps: &[Step]) -> Vec<f32> {
         next = next.max(gap.end);
     }
     values
+}
+
+/// `ranges` sorted and merged into disjoint stretches.
+fn disjoint(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    ranges.retain(|r| !r.is_empty());
+    ranges.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    merged
 }
 
 /// The stretches of the blob arena a step reads while running (its constants, and its tensor

@@ -63,6 +63,11 @@ fn block_for(isa: Isa, x: &[f32], w: &[f32], partial: &mut [f32]) {
     );
 }
 
+/// Heap bytes the partial sums of a k × n product keep between calls (on the calling thread).
+pub fn gemv_scratch_bytes(k: usize, n: usize) -> usize {
+    k.div_ceil(ROWS) * n * std::mem::size_of::<f32>()
+}
+
 /// `out = x · w` for a row-major k × n `w` (k = `x.len()`, n = `out.len()`), with `isa`'s
 /// vectors, over both cores when it is large enough.
 ///

@@ -39,7 +39,7 @@ mod portable;
 mod tests;
 
 pub use gemm::{gemm, gemm_serial, scratch_bytes, ConvGeometry, Epilogue, Lhs, Output};
-pub use gemv::gemv;
+pub use gemv::{gemv, gemv_scratch_bytes};
 pub use isa::Isa;
 pub(crate) use job::{Clamp, MAX_MR};
 pub use pack::PackedB;

@@ -270,12 +270,7 @@ fn input_body(form: Form, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row
 #[inline(always)]
 fn finish(lanes: Lanes, bias: Lanes, clamp: Clamp) -> Lanes {
     let mut r = add(lanes, bias);
-    match clamp {
-        Clamp::None => {}
-        Clamp::Relu => r.iter_mut().for_each(|x| *x = x.max(0.0)),
-        Clamp::ReluX(cap) => r.iter_mut().for_each(|x| *x = x.max(0.0).min(cap)),
-        Clamp::Leaky(slope) => r.iter_mut().for_each(|x| *x = if *x < 0.0 { *x * slope } else { *x }),
-    }
+    r.iter_mut().for_each(|x| *x = clamp.apply(*x));
     r
 }
 
@@ -364,7 +359,8 @@ impl Form {
 /// row `row` of matrix a·αx + b in `v`, which holds αy·αx matrices of `rows` rows of c values.
 ///
 /// # Panics
-/// If the axes are not F(4, 3) on one or both axes, or a cell or `v` is too short (driver bugs).
+/// If the axes have no transform here (see [`Form`]), or a cell or `v` is too short (driver
+/// bugs).
 pub(crate) fn input_tile(
     isa: Isa,
     axes: [&'static WinogradAxis; 2],

@@ -74,10 +74,14 @@ impl ConvWeights {
     }
 }
 
-/// False when `NCS_WINOGRAD=off` asks for direct products only (to measure one against the other).
+/// False when `NCS_WINOGRAD` is `off`, `0` or `false` (any case): direct products only, to
+/// measure one against the other.
 fn winograd_enabled() -> bool {
     static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ENABLED.get_or_init(|| std::env::var("NCS_WINOGRAD").map_or(true, |v| v != "off"))
+    *ENABLED.get_or_init(|| {
+        let value = std::env::var("NCS_WINOGRAD").unwrap_or_default().to_ascii_lowercase();
+        !matches!(value.as_str(), "off" | "0" | "false")
+    })
 }
 
 /// `out = act(conv(input, weights) + bias)` with `epilogue`'s activation and rounding; `out` is

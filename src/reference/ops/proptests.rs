@@ -159,8 +159,13 @@ proptest! {
         for prepared in std::iter::once(direct).chain(winograd) {
             let mut out = vec![0.0; o.len()];
             conv::conv2d(&x, s, &prepared, &win, o, &mut out, plain);
-            let way = if matches!(prepared, conv::ConvWeights::Direct(_)) { "direct" } else { "winograd" };
-            assert_close(&out, &naive, 1e-5, &format!("{way} {c:?} K={k}"));
+            // Winograd's transforms add rounding: seen up to 1.96e-5 over 6000 such cases, so
+            // 10× that; the direct product keeps 1e-5.
+            let (way, tolerance) = match prepared {
+                conv::ConvWeights::Direct(_) => ("direct", 1e-5),
+                conv::ConvWeights::Winograd(_) => ("winograd", 2e-4),
+            };
+            assert_close(&out, &naive, tolerance, &format!("{way} {c:?} K={k}"));
         }
     }
 
