@@ -160,9 +160,8 @@ pub fn conv2d_into(
     let isa = Isa::best();
     let group = tile_rows_per_task(tile_rows, tile_cols, isa.tile()[0], rayon::current_num_threads());
     // Each task owns the image rows of its tile rows: whole chunks of the output, so the
-    // threads write disjoint slices. (`row_stride` ≥ 1 here whenever rows > 1.)
-    let chunk = (group * my * place.row_stride).max(end - place.offset);
-    let chunk = if rows > group * my { group * my * place.row_stride } else { chunk };
+    // threads write disjoint slices; a single task takes it all (`row_stride` may be 0 then).
+    let chunk = if rows > group * my { group * my * place.row_stride } else { end - place.offset };
     // Bias and the clamping activations leave the output transform done; ELU and fp16
     // rounding follow on each stored row.
     let (clamp, elu) = Clamp::of(epilogue.activation);
