@@ -9,7 +9,7 @@
 //! unpadded convolution multiplies the input's pixel rows directly. Bias, activation and fp16
 //! rounding happen as each tile is stored.
 
-use super::winograd::{self, RowTarget, WinogradWeights};
+use super::winograd::{self, WinogradWeights};
 use super::Shape;
 use crate::reference::kernels::{gemm, ConvGeometry, Epilogue, Isa, Lhs, Output, PackedB, WinogradAxis};
 use crate::window::Window;
@@ -116,9 +116,6 @@ pub fn conv2d_into(
     let packed = match weights {
         ConvWeights::Direct(packed) => packed,
         ConvWeights::Winograd(weights) => {
-            assert!(out_shape.rows <= 1 || target.cols == out_shape.cols, "conv: output placed by image row");
-            let Output { data, offset, pixel_stride, row_stride, .. } = target;
-            let target = RowTarget { data, offset, pixel_stride, row_stride };
             winograd::conv2d_into(input, in_shape, weights, window, out_shape, target, epilogue);
             return;
         }

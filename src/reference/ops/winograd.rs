@@ -109,27 +109,14 @@ impl WinogradWeights {
     }
 }
 
-/// Where output pixels go, by image row: pixel (y, x) starts at
-/// `data[offset + y·row_stride + x·pixel_stride]`.
-#[derive(Debug)]
-pub struct RowTarget<'a> {
-    /// The buffer written.
-    pub data: &'a mut [f32],
-    /// Position of pixel (0, 0).
-    pub offset: usize,
-    /// Distance between pixels of a row (≥ K).
-    pub pixel_stride: usize,
-    /// Distance between image rows (≥ (columns − 1)·pixel_stride + K).
-    pub row_stride: usize,
-}
-
 thread_local! {
     /// Each thread's transform buffers, grown once and reused by every later layer.
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// `out = act(conv(input, weights) + bias)` (rounded to fp16 if asked) for a stride-1 window
-/// with `window.pad` padding, stored at `target`.
+/// with `window.pad` padding, stored at `target`, whose `cols` are the output's: pixel (y, x)
+/// at `offset + y·row_stride + x·pixel_stride`.
 ///
 /// # Panics
 /// If the shapes disagree with the weights or the placement does not fit `out` (planner bugs).
@@ -139,11 +126,12 @@ pub fn conv2d_into(
     weights: &WinogradWeights,
     window: &Window,
     out_shape: Shape,
-    target: RowTarget<'_>,
+    target: Output<'_>,
     epilogue: Epilogue,
 ) {
     let w = weights;
-    let RowTarget { data: out, offset, pixel_stride, row_stride } = target;
+    assert!(out_shape.rows <= 1 || target.cols == out_shape.cols, "winograd: output placed by image row");
+    let Output { data: out, offset, pixel_stride, row_stride, .. } = target;
     let place = Placement { offset, pixel_stride, row_stride };
     let ([my, mx], k) = ([w.axes[0].m, w.axes[1].m], w.outputs);
     assert_eq!((in_shape.channels, out_shape.channels), (w.channels, k), "winograd: channels differ from the weights");
@@ -202,7 +190,7 @@ struct Geometry<'a> {
     place: Placement,
 }
 
-/// A [`RowTarget`]'s addressing, shared by the tasks.
+/// An [`Output`]'s addressing by image row, shared by the tasks.
 #[derive(Debug, Clone, Copy)]
 struct Placement {
     offset: usize,
@@ -316,7 +304,7 @@ mod tests {
         let axes = WinogradWeights::axes_for(&win).unwrap();
         let weights = WinogradWeights::new(axes, &wt, s.channels, k, Some(&bias));
         let mut out = vec![0.0; o.len()];
-        let target = RowTarget { data: &mut out, offset: 0, pixel_stride: k, row_stride: o.cols * k };
+        let target = Output { data: &mut out, offset: 0, cols: o.cols, pixel_stride: k, row_stride: o.cols * k };
         conv2d_into(&x, s, &weights, &win, o, target, epilogue);
         let mut want = naive_conv(&x, s, &wt, &win, o);
         Finish { bias: Some(&bias), activation: epilogue.activation, round_fp16: epilogue.round_fp16 }
@@ -390,7 +378,7 @@ mod tests {
         let x = random(s.len(), 4);
         // A channel slice [2, 5) of 8-channel pixels, rows 60 apart (a concatenation's branch).
         let mut out = vec![f32::NAN; 9 * 60 + 10];
-        let target = RowTarget { data: &mut out, offset: 2, pixel_stride: 8, row_stride: 60 };
+        let target = Output { data: &mut out, offset: 2, cols: 6, pixel_stride: 8, row_stride: 60 };
         let plain = Epilogue { activation: Activation::None, round_fp16: false };
         conv2d_into(&x, s, &weights, &win, Shape::new(9, 6, k), target, plain);
         let want = naive_conv(&x, s, &wt, &win, Shape::new(9, 6, k));
