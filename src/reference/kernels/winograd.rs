@@ -98,9 +98,6 @@ pub const F2_7: WinogradAxis = WinogradAxis {
     ],
 };
 
-/// Longest tile any axis has (F(2, 7)'s).
-const MAX_ALPHA: usize = 8;
-
 /// Channels transformed together: one AVX-512 vector, two AVX2 ones.
 const LANES: usize = 16;
 
@@ -154,6 +151,35 @@ fn output_4_3(m: [Lanes; 6]) -> [Lanes; 4] {
     ]
 }
 
+/// Bᵀ d of F(2, 7) (the rows of [`F2_7`]`.input`): rows 1–6 come in pairs that share an even
+/// part (d2, d4, d6) and differ in the sign of an odd part (d1, d3, d5).
+#[inline(always)]
+fn input_2_7(d: [Lanes; 8]) -> [Lanes; 8] {
+    let (even1, odd1) = (add(sub(d[2], scale(4.25, d[4])), d[6]), add(sub(d[1], scale(4.25, d[3])), d[5]));
+    let even3 = add(sub(scale(0.25, d[2]), scale(1.25, d[4])), d[6]);
+    let odd3 = add(sub(scale(0.5, d[1]), scale(2.5, d[3])), scale(2.0, d[5]));
+    let even5 = add(sub(scale(4.0, d[2]), scale(5.0, d[4])), d[6]);
+    let odd5 = add(sub(scale(2.0, d[1]), scale(2.5, d[3])), scale(0.5, d[5]));
+    [
+        add(sub(d[6], d[0]), scale(5.25, sub(d[2], d[4]))),
+        add(even1, odd1),
+        sub(even1, odd1),
+        add(even3, odd3),
+        sub(even3, odd3),
+        add(even5, odd5),
+        sub(even5, odd5),
+        add(sub(d[7], d[1]), scale(5.25, sub(d[3], d[5]))),
+    ]
+}
+
+/// Aᵀ m of F(2, 7) (the rows of [`F2_7`]`.output`).
+#[inline(always)]
+fn output_2_7(m: [Lanes; 8]) -> [Lanes; 2] {
+    let (d12, d34, d56) = (sub(m[1], m[2]), sub(m[3], m[4]), sub(m[5], m[6]));
+    let sums = add(add(add(m[1], m[2]), add(m[3], m[4])), add(m[5], m[6]));
+    [add(m[0], sums), add(add(add(d12, scale(2.0, d34)), scale(0.5, d56)), m[7])]
+}
+
 /// Channels `[c0, c0 + width)` of a cell (zeros past the width, or for a padding cell).
 #[inline(always)]
 fn load(cell: Option<&[f32]>, c0: usize, width: usize) -> Lanes {
@@ -179,53 +205,16 @@ fn store(dst: &mut [f32], lanes: &Lanes, width: usize) {
     }
 }
 
-/// `[e(0), …, e(5)]` for an expression `e` of `$i`, written out: a closure here stays a call
-/// per element in `target_feature` code, moving its 64-byte result through memory.
-macro_rules! six {
-    ($i:ident => $e:expr) => {
-        [
-            {
-                let $i = 0;
-                $e
-            },
-            {
-                let $i = 1;
-                $e
-            },
-            {
-                let $i = 2;
-                $e
-            },
-            {
-                let $i = 3;
-                $e
-            },
-            {
-                let $i = 4;
-                $e
-            },
-            {
-                let $i = 5;
-                $e
-            },
-        ]
+/// `[e(n₀), e(n₁), …]` for an expression `e` of `$i` over the listed indices, written out: a
+/// closure here stays a call per element in `target_feature` code, moving its 64-byte result
+/// through memory.
+macro_rules! each {
+    ([$($n:literal),*] $i:ident => $e:expr) => {
+        [$({
+            let $i = $n;
+            $e
+        }),*]
     };
-}
-
-/// `out[a] = Σ_x matrix[a][x] · values[x]` for a < rows (the matrix row-major, `values.len()`
-/// columns), skipping zero coefficients.
-#[inline(always)]
-fn apply(matrix: &[f32], values: &[Lanes], out: &mut [Lanes]) {
-    let columns = values.len();
-    for (a, acc) in out.iter_mut().enumerate() {
-        *acc = [0.0; LANES];
-        for (x, value) in values.iter().enumerate() {
-            let w = matrix[a * columns + x];
-            if w != 0.0 {
-                *acc = add(*acc, scale(w, *value));
-            }
-        }
-    }
 }
 
 /// The input transform of one tile (see [`input_tile`]).
@@ -236,29 +225,23 @@ fn input_body(form: Form, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row
         match form {
             Form::Square => {
                 // Along y for each column x, then along x for each transformed row a.
-                let columns = six!(x => input_4_3(six!(y => load(cells[y * 6 + x], c0, width))));
+                let columns = each!([0, 1, 2, 3, 4, 5] x => input_4_3(each!([0, 1, 2, 3, 4, 5] y => load(cells[y * 6 + x], c0, width))));
                 for a in 0..6 {
-                    let t = input_4_3(six!(x => columns[x][a]));
+                    let t = input_4_3(each!([0, 1, 2, 3, 4, 5] x => columns[x][a]));
                     for (b, lanes) in t.iter().enumerate() {
                         store(&mut v[((a * 6 + b) * rows + row) * c + c0..], lanes, width);
                     }
                 }
             }
             Form::Line4x3 { .. } => {
-                let t = input_4_3(six!(i => load(cells[i], c0, width)));
+                let t = input_4_3(each!([0, 1, 2, 3, 4, 5] i => load(cells[i], c0, width)));
                 for (position, lanes) in t.iter().enumerate() {
                     store(&mut v[(position * rows + row) * c + c0..], lanes, width);
                 }
             }
-            Form::Line { axis, .. } => {
-                let alpha = axis.alpha;
-                let mut d = [[0.0; LANES]; MAX_ALPHA];
-                for (lanes, &cell) in d.iter_mut().zip(cells) {
-                    *lanes = load(cell, c0, width);
-                }
-                let mut t = [[0.0; LANES]; MAX_ALPHA];
-                apply(axis.input, &d[..alpha], &mut t[..alpha]);
-                for (position, lanes) in t[..alpha].iter().enumerate() {
+            Form::Line2x7 { .. } => {
+                let t = input_2_7(each!([0, 1, 2, 3, 4, 5, 6, 7] i => load(cells[i], c0, width)));
+                for (position, lanes) in t.iter().enumerate() {
                     store(&mut v[(position * rows + row) * c + c0..], lanes, width);
                 }
             }
@@ -299,31 +282,25 @@ fn output_body(form: Form, m: &[f32], row: usize, rows: usize, to: &TileStore<'_
         match form {
             Form::Square => {
                 // Along y for each column b, then along x for each output row i.
-                let columns = six!(b => output_4_3(six!(a => product!(a * 6 + b))));
+                let columns =
+                    each!([0, 1, 2, 3, 4, 5] b => output_4_3(each!([0, 1, 2, 3, 4, 5] a => product!(a * 6 + b))));
                 for i in 0..4 {
-                    let t = output_4_3(six!(b => columns[b][i]));
+                    let t = output_4_3(each!([0, 1, 2, 3, 4, 5] b => columns[b][i]));
                     for (j, lanes) in t.into_iter().enumerate() {
                         put!(i, j, lanes);
                     }
                 }
             }
             Form::Line4x3 { along_x } => {
-                for (p, lanes) in output_4_3(six!(a => product!(a))).into_iter().enumerate() {
+                for (p, lanes) in output_4_3(each!([0, 1, 2, 3, 4, 5] a => product!(a))).into_iter().enumerate() {
                     let (i, j) = if along_x { (0, p) } else { (p, 0) };
                     put!(i, j, lanes);
                 }
             }
-            Form::Line { axis, along_x } => {
-                let (alpha, outputs) = (axis.alpha, axis.m);
-                let mut p = [[0.0; LANES]; MAX_ALPHA];
-                for (position, lanes) in p[..alpha].iter_mut().enumerate() {
-                    *lanes = product!(position);
-                }
-                let mut t = [[0.0; LANES]; MAX_ALPHA];
-                apply(axis.output, &p[..alpha], &mut t[..outputs]);
-                for (q, lanes) in t[..outputs].iter().enumerate() {
+            Form::Line2x7 { along_x } => {
+                for (q, lanes) in output_2_7(each!([0, 1, 2, 3, 4, 5, 6, 7] a => product!(a))).into_iter().enumerate() {
                     let (i, j) = if along_x { (0, q) } else { (q, 0) };
-                    put!(i, j, *lanes);
+                    put!(i, j, lanes);
                 }
             }
         }
@@ -337,8 +314,8 @@ enum Form {
     Square,
     /// F(4, 3) on one axis (the other F(1, 1)), written out; along x (a 1×3 kernel) or y.
     Line4x3 { along_x: bool },
-    /// Another algorithm on one axis (the other F(1, 1)), by its matrices.
-    Line { axis: &'static WinogradAxis, along_x: bool },
+    /// F(2, 7) on one axis (the other F(1, 1)), written out; along x (a 1×7 kernel) or y.
+    Line2x7 { along_x: bool },
 }
 
 impl Form {
@@ -347,8 +324,8 @@ impl Form {
             (4, 4) if axes == [&F4_3, &F4_3] => Form::Square,
             _ if axes[0] == &F1_1 && axes[1] == &F4_3 => Form::Line4x3 { along_x: true },
             _ if axes[0] == &F4_3 && axes[1] == &F1_1 => Form::Line4x3 { along_x: false },
-            _ if axes[0] == &F1_1 && axes[1].alpha <= MAX_ALPHA => Form::Line { axis: axes[1], along_x: true },
-            _ if axes[1] == &F1_1 && axes[0].alpha <= MAX_ALPHA => Form::Line { axis: axes[0], along_x: false },
+            _ if axes[0] == &F1_1 && axes[1] == &F2_7 => Form::Line2x7 { along_x: true },
+            _ if axes[0] == &F2_7 && axes[1] == &F1_1 => Form::Line2x7 { along_x: false },
             other => panic!("winograd: no transform for tiles of {other:?}"),
         }
     }
