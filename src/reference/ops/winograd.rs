@@ -8,12 +8,10 @@
 //! (G g Gᵀ, C × K, packed once at load) gives K values; the output transform (Aᵀ M A) turns
 //! them into the tile's pixels, which get bias, activation and fp16 rounding and are stored
 //! where the output view says. Tiles are processed a block at a time (the block's transformed
-//! values stay in L2), and groups of whole tile rows go to the thread pool, each writing its
-//! own rows of the output.
+//! values stay in L2), and the pool's tasks take equal shares of the tiles (whole tile rows
+//! when tiles are taller than one image row), each writing its own part of the output.
 
 use std::cell::RefCell;
-
-use rayon::prelude::*;
 
 use super::rows::Finish;
 use super::Shape;
@@ -145,38 +143,85 @@ pub fn conv2d_into(
     let end = place.offset + (rows - 1) * place.row_stride + (cols - 1) * place.pixel_stride + k;
     assert!(end <= out.len(), "winograd: output exceeds the buffer");
     let [tile_rows, tile_cols] = [rows.div_ceil(my), cols.div_ceil(mx)];
-    let isa = Isa::best();
-    let group = tile_rows_per_task(tile_rows, tile_cols, isa.tile()[0], rayon::current_num_threads());
-    // Each task owns the image rows of its tile rows: whole chunks of the output, so the
-    // threads write disjoint slices; a single task takes it all (`row_stride` may be 0 then).
-    let chunk = if rows > group * my { group * my * place.row_stride } else { end - place.offset };
+    let per_task = tiles_per_task(tile_rows, tile_cols, my, Isa::best().tile()[0], rayon::current_num_threads());
     // Bias and the clamping activations leave the output transform done; ELU and fp16
     // rounding follow on each stored row.
     let (clamp, elu) = Clamp::of(epilogue.activation);
     let bias = w.bias.as_deref();
     let after = elu.map_or(Activation::None, Activation::Elu);
     let finish = Finish { bias: None, activation: after, round_fp16: epilogue.round_fp16 };
-    let geometry = Geometry { input, in_shape, window, rows, cols, tile_cols, place };
-    out[place.offset..end].par_chunks_mut(chunk).enumerate().for_each(|(task, dst)| {
-        let first = task * group;
-        let tiles = first * tile_cols..(tile_rows.min(first + group)) * tile_cols;
-        SCRATCH
-            .with_borrow_mut(|scratch| run_task(&geometry, w, tiles, first * my, dst, (bias, clamp), &finish, scratch));
-    });
+    let tiles = tile_rows * tile_cols;
+    let geometry = Geometry { input, in_shape, window, rows, cols, tile: [my, mx], tile_cols, place };
+    let context = Tasks { geometry, weights: w, tiles, per_task, bias, clamp, finish };
+    context.run(0, tiles.div_ceil(per_task), &mut out[place.offset..end]);
 }
 
-/// Tile rows per pool task: fewest rounds of the pool times the micro-kernel row tiles each
-/// task's products take (a tile row of 9 tiles fills 2 tiles of 8 rows; 5 tile rows, 45
+/// What the pool's tasks share: task t runs tiles `[t·per_task, (t + 1)·per_task)`.
+struct Tasks<'a> {
+    geometry: Geometry<'a>,
+    weights: &'a WinogradWeights,
+    tiles: usize,
+    per_task: usize,
+    bias: Option<&'a [f32]>,
+    clamp: Clamp,
+    finish: Finish<'a>,
+}
+
+impl Tasks<'_> {
+    /// Runs tasks `[first, end)`, `dst` the output from task `first`'s first pixel on, halving
+    /// the range over the pool. Each task owns the output up to the next task's first pixel:
+    /// tiles are row-major and a task holds whole tile rows unless tiles are one image row
+    /// high, so the parts are disjoint and in order.
+    fn run(&self, first: usize, end: usize, dst: &mut [f32]) {
+        if end - first > 1 {
+            let middle = first + (end - first) / 2;
+            let g = &self.geometry;
+            let at = g.first_pixel(middle * self.per_task) - g.first_pixel(first * self.per_task);
+            let (head, tail) = dst.split_at_mut(at);
+            rayon::join(|| self.run(first, middle, head), || self.run(middle, end, tail));
+            return;
+        }
+        let start = first * self.per_task;
+        let tiles = start..self.tiles.min(start + self.per_task);
+        let base = self.geometry.first_pixel(start);
+        let (w, bias, clamp, finish) = (self.weights, self.bias, self.clamp, &self.finish);
+        SCRATCH
+            .with_borrow_mut(|scratch| run_task(&self.geometry, w, tiles, base, dst, (bias, clamp), finish, scratch));
+    }
+}
+
+/// Tiles (row-major over the tile grid) per pool task. Tiles one image row high (1×3, 1×7)
+/// are shared out equally in whole micro-kernel row tiles, wherever a share ends in a row;
+/// taller ones go in groups of whole tile rows, so that each task's output is one chunk.
+fn tiles_per_task(tile_rows: usize, tile_cols: usize, tile_height: usize, mr: usize, threads: usize) -> usize {
+    let per_task = if tile_height == 1 {
+        (tile_rows * tile_cols).div_ceil(threads.max(1)).next_multiple_of(mr)
+    } else {
+        tile_rows_per_task(tile_rows, tile_cols, mr, threads) * tile_cols
+    };
+    per_task.max(1)
+}
+
+/// Tile rows per pool task: fewest rounds of the pool times the padded rows of each task's
+/// products (a tile row of 9 tiles fills 2 micro-kernel row tiles of 8; 5 tile rows, 45
 /// tiles, fill 6).
 fn tile_rows_per_task(tile_rows: usize, tile_cols: usize, mr: usize, threads: usize) -> usize {
-    let cost = |group: usize| {
-        let tasks = tile_rows.div_ceil(group);
-        let tiles = group * tile_cols;
-        let blocks = tiles.div_ceil(BLOCK_TILES);
-        let per_block = tiles.div_ceil(blocks).div_ceil(mr) * mr;
-        tasks.div_ceil(threads.max(1)) * blocks * per_block
-    };
+    let cost = |group: usize| tile_rows.div_ceil(group).div_ceil(threads.max(1)) * padded_rows(group * tile_cols, mr);
     (1..=tile_rows.max(1)).min_by_key(|&g| (cost(g), usize::MAX - g)).unwrap_or(1)
+}
+
+/// Tiles per block of a task of `tiles`: as equal as whole micro-kernel row tiles allow, at
+/// most about [`BLOCK_TILES`].
+fn block_tiles(tiles: usize, mr: usize) -> usize {
+    let blocks = tiles.div_ceil(BLOCK_TILES).max(1);
+    tiles.div_ceil(blocks).next_multiple_of(mr)
+}
+
+/// Rows the products of a task of `tiles` run, each block's rounded up to whole micro-kernel
+/// row tiles.
+fn padded_rows(tiles: usize, mr: usize) -> usize {
+    let block = block_tiles(tiles, mr);
+    tiles / block * block + (tiles % block).next_multiple_of(mr)
 }
 
 /// What every task reads: the input and where output pixels go.
@@ -186,8 +231,18 @@ struct Geometry<'a> {
     window: &'a Window,
     rows: usize,
     cols: usize,
+    /// Output pixels per tile `[rows, columns]`.
+    tile: [usize; 2],
     tile_cols: usize,
     place: Placement,
+}
+
+impl Geometry<'_> {
+    /// Where `tile`'s first pixel lies, past the placement's offset.
+    fn first_pixel(&self, tile: usize) -> usize {
+        let (ty, tx) = (tile / self.tile_cols, tile % self.tile_cols);
+        ty * self.tile[0] * self.place.row_stride + tx * self.tile[1] * self.place.pixel_stride
+    }
 }
 
 /// An [`Output`]'s addressing by image row, shared by the tasks.
@@ -198,14 +253,14 @@ struct Placement {
     row_stride: usize,
 }
 
-/// Tiles `tiles` (row-major over the tile grid), whose image rows start at `first_row`, with
-/// `dst` the output from that row's offset.
+/// Tiles `tiles` (row-major over the tile grid), with `dst` the output from `base` past the
+/// placement's offset (the first tile's first pixel).
 #[allow(clippy::too_many_arguments)]
 fn run_task(
     g: &Geometry<'_>,
     w: &WinogradWeights,
     tiles: std::ops::Range<usize>,
-    first_row: usize,
+    base: usize,
     dst: &mut [f32],
     (bias, clamp): (Option<&[f32]>, Clamp),
     finish: &Finish<'_>,
@@ -215,12 +270,11 @@ fn run_task(
     let (axes, c, k) = (w.axes, w.channels, w.outputs);
     let ([ay, ax], [my, mx]) = ([axes[0].alpha, axes[1].alpha], [axes[0].m, axes[1].m]);
     let positions = ay * ax;
-    let blocks = tiles.len().div_ceil(BLOCK_TILES).max(1);
-    let block = tiles.len().div_ceil(blocks);
     // Whole micro-kernel row tiles: the rows past a block's tiles hold earlier (finite) values,
     // multiplied and never read, so no tile takes the kernel's partial-tile path.
     let mr = isa.tile()[0];
-    let stride = block.next_multiple_of(mr);
+    let block = block_tiles(tiles.len(), mr);
+    let stride = block;
     let sizes = [positions * stride * c, positions * stride * k];
     if scratch.len() < sizes[0] + sizes[1] {
         scratch.resize(sizes[0] + sizes[1], 0.0);
@@ -254,7 +308,7 @@ fn run_task(
         for (row, tile) in (start..start + count).enumerate() {
             let (y0, x0) = ((tile / g.tile_cols) * my, (tile % g.tile_cols) * mx);
             let (tile_rows, tile_cols) = (my.min(g.rows - y0), mx.min(g.cols - x0));
-            let offset = (y0 - first_row) * place.row_stride + x0 * place.pixel_stride;
+            let offset = y0 * place.row_stride + x0 * place.pixel_stride - base;
             let to = TileStore {
                 k,
                 offset,
@@ -371,30 +425,47 @@ mod tests {
 
     #[test]
     fn writes_only_its_pixels_of_a_strided_view() {
-        let (s, k) = (Shape::new(9, 6, 5), 3);
-        let win = Window { kernel: [3, 3], stride: [1, 1], pad: [1, 1], dilation: 1 };
-        let wt = random(9 * s.channels * k, 3);
-        let weights = WinogradWeights::new(WinogradWeights::axes_for(&win).unwrap(), &wt, s.channels, k, None);
-        let x = random(s.len(), 4);
-        // A channel slice [2, 5) of 8-channel pixels, rows 60 apart (a concatenation's branch).
-        let mut out = vec![f32::NAN; 9 * 60 + 10];
-        let target = Output { data: &mut out, offset: 2, cols: 6, pixel_stride: 8, row_stride: 60 };
-        let plain = Epilogue { activation: Activation::None, round_fp16: false };
-        conv2d_into(&x, s, &weights, &win, Shape::new(9, 6, k), target, plain);
-        let want = naive_conv(&x, s, &wt, &win, Shape::new(9, 6, k));
-        for (index, value) in out.iter().enumerate() {
-            let (y, rest) = (index.wrapping_sub(2) / 60, index.wrapping_sub(2) % 60);
-            let (x, ch) = (rest / 8, rest % 8);
-            if index >= 2 && y < 9 && x < 6 && ch < k {
-                let w = want[(y * 6 + x) * k + ch];
-                assert!(
-                    (value - w).abs() <= TOLERANCE * w.abs().max(1.0),
-                    "pixel ({y}, {x}) channel {ch}: {value} vs {w}"
-                );
-            } else {
-                assert!(value.is_nan(), "element {index} outside the view was written");
+        // 1×7 on three threads: 27 tiles of one row by two pixels, shared 16 + 11, so the
+        // second task starts inside an image row; 3×3 in whole tile rows.
+        let cases = [([3, 3], [1, 1]), ([1, 7], [0, 3]), ([7, 1], [3, 0])];
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        for (seed, (kernel, pad)) in cases.into_iter().enumerate() {
+            let (s, k) = (Shape::new(9, 6, 5), 3);
+            let win = Window { kernel, stride: [1, 1], pad, dilation: 1 };
+            let wt = random(kernel[0] * kernel[1] * s.channels * k, seed as u64 + 3);
+            let weights = WinogradWeights::new(WinogradWeights::axes_for(&win).unwrap(), &wt, s.channels, k, None);
+            let x = random(s.len(), seed as u64 + 4);
+            // A channel slice [2, 5) of 8-channel pixels, rows 60 apart (a concatenation's branch).
+            let mut out = vec![f32::NAN; 9 * 60 + 10];
+            let target = Output { data: &mut out, offset: 2, cols: 6, pixel_stride: 8, row_stride: 60 };
+            let plain = Epilogue { activation: Activation::None, round_fp16: false };
+            pool.install(|| conv2d_into(&x, s, &weights, &win, Shape::new(9, 6, k), target, plain));
+            let want = naive_conv(&x, s, &wt, &win, Shape::new(9, 6, k));
+            for (index, value) in out.iter().enumerate() {
+                let (y, rest) = (index.wrapping_sub(2) / 60, index.wrapping_sub(2) % 60);
+                let (x, ch) = (rest / 8, rest % 8);
+                if index >= 2 && y < 9 && x < 6 && ch < k {
+                    let w = want[(y * 6 + x) * k + ch];
+                    assert!(
+                        (value - w).abs() <= TOLERANCE * w.abs().max(1.0),
+                        "{kernel:?} pixel ({y}, {x}) channel {ch}: {value} vs {w}"
+                    );
+                } else {
+                    assert!(value.is_nan(), "{kernel:?}: element {index} outside the view was written");
+                }
             }
         }
+    }
+
+    #[test]
+    fn one_row_tiles_are_shared_equally_in_whole_row_tiles() {
+        // Inception's 17×17 1×7 layers: 153 tiles on two threads, 80 + 73 (not 9 + 8 rows).
+        assert_eq!(tiles_per_task(17, 9, 1, 8, 2), 80);
+        assert_eq!(tiles_per_task(9, 17, 2, 8, 2), 5 * 17);
+        // Blocks of whole row tiles: 81 tiles run 32 + 32 + 24 rows, 72 run 3 × 24.
+        assert_eq!((block_tiles(81, 8), padded_rows(81, 8)), (32, 88));
+        assert_eq!((block_tiles(72, 8), padded_rows(72, 8)), (24, 72));
+        assert_eq!(padded_rows(1, 6), 6);
     }
 
     #[test]
