@@ -58,6 +58,31 @@ pub const F4_3: WinogradAxis = WinogradAxis {
     ],
 };
 
+/// F(2, 5) on the points of [`F4_3`] (0, ±1, ±2, ∞), for 5×5 kernels: 6 multiplications per
+/// axis for 2 outputs where the direct product needs 10. The input transform depends only on
+/// the points, so it is F(4, 3)'s; G's rows are F(4, 3)'s scaled powers of each point carried
+/// to the fourth, and Aᵀ evaluates at each point the first two powers (docs/numerics.md §9).
+pub const F2_5: WinogradAxis = WinogradAxis {
+    m: 2,
+    r: 5,
+    alpha: 6,
+    input: F4_3.input,
+    #[rustfmt::skip]
+    filter: &[
+        1.0 / 4.0, 0.0, 0.0, 0.0, 0.0,
+        -1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0,
+        -1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0,
+        1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0, 1.0 / 3.0, 2.0 / 3.0,
+        1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0, -1.0 / 3.0, 2.0 / 3.0,
+        0.0, 0.0, 0.0, 0.0, 1.0,
+    ],
+    #[rustfmt::skip]
+    output: &[
+        1.0, 1.0, 1.0, 1.0, 1.0, 0.0,
+        0.0, 1.0, -1.0, 2.0, -2.0, 1.0,
+    ],
+};
+
 /// F(1, 1): the identity, for the axis of a 1×n or n×1 kernel that has a single tap.
 pub const F1_1: WinogradAxis = WinogradAxis { m: 1, r: 1, alpha: 1, input: &[1.0], filter: &[1.0], output: &[1.0] };
 
@@ -151,6 +176,13 @@ fn output_4_3(m: [Lanes; 6]) -> [Lanes; 4] {
     ]
 }
 
+/// Aᵀ m of F(2, 5) (the rows of [`F2_5`]`.output`).
+#[inline(always)]
+fn output_2_5(m: [Lanes; 6]) -> [Lanes; 2] {
+    let (s12, d12, s34, d34) = (add(m[1], m[2]), sub(m[1], m[2]), add(m[3], m[4]), sub(m[3], m[4]));
+    [add(add(m[0], s12), s34), add(add(d12, scale(2.0, d34)), m[5])]
+}
+
 /// Bᵀ d of F(2, 7) (the rows of [`F2_7`]`.input`): rows 1–6 come in pairs that share an even
 /// part (d2, d4, d6) and differ in the sign of an odd part (d1, d3, d5).
 #[inline(always)]
@@ -219,30 +251,31 @@ macro_rules! each {
 
 /// The input transform of one tile (see [`input_tile`]).
 #[inline(always)]
-fn input_body(form: Form, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row: usize, rows: usize) {
+fn input_body(form: Form, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row: usize, plane: usize) {
     for c0 in (0..c).step_by(LANES) {
         let width = LANES.min(c - c0);
         match form {
-            Form::Square => {
-                // Along y for each column x, then along x for each transformed row a.
+            Form::Square | Form::Square5 => {
+                // Along y for each column x, then along x for each transformed row a (F(2, 5)
+                // shares F(4, 3)'s input transform).
                 let columns = each!([0, 1, 2, 3, 4, 5] x => input_4_3(each!([0, 1, 2, 3, 4, 5] y => load(cells[y * 6 + x], c0, width))));
                 for a in 0..6 {
                     let t = input_4_3(each!([0, 1, 2, 3, 4, 5] x => columns[x][a]));
                     for (b, lanes) in t.iter().enumerate() {
-                        store(&mut v[((a * 6 + b) * rows + row) * c + c0..], lanes, width);
+                        store(&mut v[(a * 6 + b) * plane + row * c + c0..], lanes, width);
                     }
                 }
             }
             Form::Line4x3 { .. } => {
                 let t = input_4_3(each!([0, 1, 2, 3, 4, 5] i => load(cells[i], c0, width)));
                 for (position, lanes) in t.iter().enumerate() {
-                    store(&mut v[(position * rows + row) * c + c0..], lanes, width);
+                    store(&mut v[position * plane + row * c + c0..], lanes, width);
                 }
             }
             Form::Line2x7 { .. } => {
                 let t = input_2_7(each!([0, 1, 2, 3, 4, 5, 6, 7] i => load(cells[i], c0, width)));
                 for (position, lanes) in t.iter().enumerate() {
-                    store(&mut v[(position * rows + row) * c + c0..], lanes, width);
+                    store(&mut v[position * plane + row * c + c0..], lanes, width);
                 }
             }
         }
@@ -261,14 +294,14 @@ fn finish(lanes: Lanes, bias: Lanes, clamp: Clamp) -> Lanes {
 /// products and store the pixels: a closure stays a call in `target_feature` code.
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // `i` indexes the inner arrays of `columns`
-fn output_body(form: Form, m: &[f32], row: usize, rows: usize, to: &TileStore<'_>, y: &mut [f32]) {
+fn output_body(form: Form, m: &[f32], row: usize, plane: usize, to: &TileStore<'_>, y: &mut [f32]) {
     let (k, clamp) = (to.k, to.clamp);
     for k0 in (0..k).step_by(LANES) {
         let width = LANES.min(k - k0);
         let bias = load(to.bias, k0, width);
         macro_rules! product {
             ($position:expr) => {
-                load(Some(&m[($position * rows + row) * k..]), k0, width)
+                load(Some(&m[$position * plane + row * k..]), k0, width)
             };
         }
         macro_rules! put {
@@ -286,6 +319,16 @@ fn output_body(form: Form, m: &[f32], row: usize, rows: usize, to: &TileStore<'_
                     each!([0, 1, 2, 3, 4, 5] b => output_4_3(each!([0, 1, 2, 3, 4, 5] a => product!(a * 6 + b))));
                 for i in 0..4 {
                     let t = output_4_3(each!([0, 1, 2, 3, 4, 5] b => columns[b][i]));
+                    for (j, lanes) in t.into_iter().enumerate() {
+                        put!(i, j, lanes);
+                    }
+                }
+            }
+            Form::Square5 => {
+                let columns =
+                    each!([0, 1, 2, 3, 4, 5] b => output_2_5(each!([0, 1, 2, 3, 4, 5] a => product!(a * 6 + b))));
+                for i in 0..2 {
+                    let t = output_2_5(each!([0, 1, 2, 3, 4, 5] b => columns[b][i]));
                     for (j, lanes) in t.into_iter().enumerate() {
                         put!(i, j, lanes);
                     }
@@ -312,6 +355,8 @@ fn output_body(form: Form, m: &[f32], row: usize, rows: usize, to: &TileStore<'_
 enum Form {
     /// F(4, 3) on both axes, written out.
     Square,
+    /// F(2, 5) on both axes, written out.
+    Square5,
     /// F(4, 3) on one axis (the other F(1, 1)), written out; along x (a 1×3 kernel) or y.
     Line4x3 { along_x: bool },
     /// F(2, 7) on one axis (the other F(1, 1)), written out; along x (a 1×7 kernel) or y.
@@ -319,21 +364,26 @@ enum Form {
 }
 
 impl Form {
+    /// By the axes' sizes, which name the algorithms (comparing the axes themselves would
+    /// compare their matrices, once per tile).
     fn of(axes: [&'static WinogradAxis; 2]) -> Form {
-        match (axes[0].m, axes[1].m) {
-            (4, 4) if axes == [&F4_3, &F4_3] => Form::Square,
-            _ if axes[0] == &F1_1 && axes[1] == &F4_3 => Form::Line4x3 { along_x: true },
-            _ if axes[0] == &F4_3 && axes[1] == &F1_1 => Form::Line4x3 { along_x: false },
-            _ if axes[0] == &F1_1 && axes[1] == &F2_7 => Form::Line2x7 { along_x: true },
-            _ if axes[0] == &F2_7 && axes[1] == &F1_1 => Form::Line2x7 { along_x: false },
-            other => panic!("winograd: no transform for tiles of {other:?}"),
+        match [(axes[0].m, axes[0].r), (axes[1].m, axes[1].r)] {
+            [(4, 3), (4, 3)] => Form::Square,
+            [(2, 5), (2, 5)] => Form::Square5,
+            [(1, 1), (4, 3)] => Form::Line4x3 { along_x: true },
+            [(4, 3), (1, 1)] => Form::Line4x3 { along_x: false },
+            [(1, 1), (2, 7)] => Form::Line2x7 { along_x: true },
+            [(2, 7), (1, 1)] => Form::Line2x7 { along_x: false },
+            other => panic!("winograd: no transform for tiles of F(m, r) = {other:?}"),
         }
     }
 }
 
 /// Transforms one input tile: `cells[y·αx + x]` (y < αy, x < αx) is the tile's input pixel
 /// (its `c` channels) or None where the tile reaches into padding; writes (Bᵀ d B)[a][b] as
-/// row `row` of matrix a·αx + b in `v`, which holds αy·αx matrices of `rows` rows of c values.
+/// row `row` of matrix a·αx + b in `v`, which holds αy·αx matrices of rows of c values, each
+/// `plane` values after the one before (more than its rows take, so that the matrices do not
+/// start in the same cache set).
 ///
 /// # Panics
 /// If the axes have no transform here (see [`Form`]), or a cell or `v` is too short (driver
@@ -345,20 +395,24 @@ pub(crate) fn input_tile(
     c: usize,
     v: &mut [f32],
     row: usize,
-    rows: usize,
+    plane: usize,
 ) {
     let form = Form::of(axes);
     assert_eq!(cells.len(), axes[0].alpha * axes[1].alpha, "winograd: cells per tile");
-    assert!(cells.len() * rows * c <= v.len() && row < rows, "winograd: transformed tiles exceed the buffer");
+    let positions = cells.len();
+    assert!(
+        positions > 0 && (row + 1) * c <= plane && (positions - 1) * plane + (row + 1) * c <= v.len(),
+        "winograd: transformed tiles exceed the buffer"
+    );
     match isa {
         // SAFETY: the arm runs only where the CPU has the family's features (`is_supported`);
         // the body is safe code.
         #[cfg(all(target_arch = "x86_64", ncs_avx512))]
-        Isa::Avx512 if isa.is_supported() => unsafe { input_avx512(form, cells, c, v, row, rows) },
+        Isa::Avx512 if isa.is_supported() => unsafe { input_avx512(form, cells, c, v, row, plane) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 if isa.is_supported() => unsafe { input_avx2(form, cells, c, v, row, rows) },
-        _ => input_body(form, cells, c, v, row, rows),
+        Isa::Avx2 if isa.is_supported() => unsafe { input_avx2(form, cells, c, v, row, plane) },
+        _ => input_body(form, cells, c, v, row, plane),
     }
 }
 
@@ -386,7 +440,7 @@ pub(crate) struct TileStore<'a> {
 }
 
 /// Transforms one tile of products back: row `row` of each of the αy·αx matrices in `m`
-/// (`rows` rows of k values each) becomes the tile's my·mx output pixels, stored in `y` as
+/// (k values per row, `plane` values apart) becomes the tile's my·mx output pixels, stored in `y` as
 /// `to` says.
 ///
 /// # Panics
@@ -397,13 +451,17 @@ pub(crate) fn output_tile(
     axes: [&'static WinogradAxis; 2],
     m: &[f32],
     row: usize,
-    rows: usize,
+    plane: usize,
     to: &TileStore<'_>,
     y: &mut [f32],
 ) {
     let form = Form::of(axes);
     let k = to.k;
-    assert!(axes[0].alpha * axes[1].alpha * rows * k <= m.len() && row < rows, "winograd: products exceed the buffer");
+    let positions = axes[0].alpha * axes[1].alpha;
+    assert!(
+        (row + 1) * k <= plane && (positions - 1) * plane + (row + 1) * k <= m.len(),
+        "winograd: products exceed the buffer"
+    );
     assert!(to.bias.map_or(true, |b| b.len() >= k), "winograd: bias shorter than the outputs");
     let (last_row, last_col) = (to.rows.min(axes[0].m), to.cols.min(axes[1].m));
     if last_row == 0 || last_col == 0 {
@@ -415,11 +473,11 @@ pub(crate) fn output_tile(
         // SAFETY: the arm runs only where the CPU has the family's features (`is_supported`);
         // the body is safe code.
         #[cfg(all(target_arch = "x86_64", ncs_avx512))]
-        Isa::Avx512 if isa.is_supported() => unsafe { output_avx512(form, m, row, rows, to, y) },
+        Isa::Avx512 if isa.is_supported() => unsafe { output_avx512(form, m, row, plane, to, y) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 if isa.is_supported() => unsafe { output_avx2(form, m, row, rows, to, y) },
-        _ => output_body(form, m, row, rows, to, y),
+        Isa::Avx2 if isa.is_supported() => unsafe { output_avx2(form, m, row, plane, to, y) },
+        _ => output_body(form, m, row, plane, to, y),
     }
 }
 
@@ -429,8 +487,8 @@ pub(crate) fn output_tile(
 /// The CPU has AVX-512F.
 #[cfg(all(target_arch = "x86_64", ncs_avx512))]
 #[target_feature(enable = "avx512f")]
-unsafe fn input_avx512(form: Form, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row: usize, rows: usize) {
-    input_body(form, cells, c, v, row, rows);
+unsafe fn input_avx512(form: Form, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row: usize, plane: usize) {
+    input_body(form, cells, c, v, row, plane);
 }
 
 /// [`input_body`] with AVX2 vectors.
@@ -439,8 +497,8 @@ unsafe fn input_avx512(form: Form, cells: &[Option<&[f32]>], c: usize, v: &mut [
 /// The CPU has AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn input_avx2(form: Form, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row: usize, rows: usize) {
-    input_body(form, cells, c, v, row, rows);
+unsafe fn input_avx2(form: Form, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row: usize, plane: usize) {
+    input_body(form, cells, c, v, row, plane);
 }
 
 /// [`output_body`] with AVX-512F vectors.
@@ -449,8 +507,8 @@ unsafe fn input_avx2(form: Form, cells: &[Option<&[f32]>], c: usize, v: &mut [f3
 /// The CPU has AVX-512F.
 #[cfg(all(target_arch = "x86_64", ncs_avx512))]
 #[target_feature(enable = "avx512f")]
-unsafe fn output_avx512(form: Form, m: &[f32], row: usize, rows: usize, to: &TileStore<'_>, y: &mut [f32]) {
-    output_body(form, m, row, rows, to, y);
+unsafe fn output_avx512(form: Form, m: &[f32], row: usize, plane: usize, to: &TileStore<'_>, y: &mut [f32]) {
+    output_body(form, m, row, plane, to, y);
 }
 
 /// [`output_body`] with AVX2 vectors.
@@ -459,8 +517,8 @@ unsafe fn output_avx512(form: Form, m: &[f32], row: usize, rows: usize, to: &Til
 /// The CPU has AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn output_avx2(form: Form, m: &[f32], row: usize, rows: usize, to: &TileStore<'_>, y: &mut [f32]) {
-    output_body(form, m, row, rows, to, y);
+unsafe fn output_avx2(form: Form, m: &[f32], row: usize, plane: usize, to: &TileStore<'_>, y: &mut [f32]) {
+    output_body(form, m, row, plane, to, y);
 }
 
 #[cfg(test)]
@@ -470,7 +528,7 @@ mod tests {
     /// Each axis's matrices compute a correlation: Aᵀ[(G g) ⊙ (Bᵀ d)] = Σ_j g_j d_{i+j}.
     #[test]
     fn axes_compute_one_dimensional_correlation() {
-        for axis in [&F4_3, &F2_7, &F1_1] {
+        for axis in [&F4_3, &F2_5, &F2_7, &F1_1] {
             let (m, r, alpha) = (axis.m, axis.r, axis.alpha);
             assert_eq!(alpha, m + r - 1);
             let d: Vec<f64> = (0..alpha).map(|i| (i as f64 * 0.37 - 0.8).sin()).collect();
@@ -510,18 +568,20 @@ mod tests {
     /// every tile shape, with channel counts that leave a partial chunk.
     #[test]
     fn transforms_match_the_matrices_on_every_isa() {
-        for axes in [[&F4_3, &F4_3], [&F1_1, &F4_3], [&F4_3, &F1_1], [&F1_1, &F2_7], [&F2_7, &F1_1]] {
+        for axes in [[&F4_3, &F4_3], [&F2_5, &F2_5], [&F1_1, &F4_3], [&F4_3, &F1_1], [&F1_1, &F2_7], [&F2_7, &F1_1]] {
             let positions = axes[0].alpha * axes[1].alpha;
             let pixels = axes[0].m * axes[1].m;
+            // Three rows of 37 channels per matrix, 5 values of padding between matrices.
             let (c, rows, row) = (37, 3, 1);
+            let plane = rows * c + 5;
             let data: Vec<f32> = (0..positions * c).map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0).collect();
             let cells: Vec<Option<&[f32]>> =
                 (0..positions).map(|i| (i % 7 != 3).then(|| &data[i * c..(i + 1) * c])).collect();
             let products: Vec<f32> =
-                (0..positions * rows * c).map(|i| ((i * 104_729) % 997) as f32 / 400.0 - 1.2).collect();
+                (0..positions * plane).map(|i| ((i * 104_729) % 997) as f32 / 400.0 - 1.2).collect();
             for isa in Isa::available() {
-                let mut v = vec![f32::NAN; positions * rows * c];
-                input_tile(isa, axes, &cells, c, &mut v, row, rows);
+                let mut v = vec![f32::NAN; positions * plane];
+                input_tile(isa, axes, &cells, c, &mut v, row, plane);
                 let mut y = vec![f32::NAN; pixels * c];
                 let [my, mx] = [axes[0].m, axes[1].m];
                 let to = TileStore {
@@ -534,16 +594,16 @@ mod tests {
                     bias: None,
                     clamp: Clamp::None,
                 };
-                output_tile(isa, axes, &products, row, rows, &to, &mut y);
+                output_tile(isa, axes, &products, row, plane, &to, &mut y);
                 for channel in 0..c {
                     let d: Vec<f64> = cells.iter().map(|cell| cell.map_or(0.0, |x| f64::from(x[channel]))).collect();
                     let want = by_matrices(axes, &d, false);
                     for (position, w) in want.iter().enumerate() {
-                        let got = f64::from(v[(position * rows + row) * c + channel]);
+                        let got = f64::from(v[position * plane + row * c + channel]);
                         assert!((got - w).abs() < 1e-5, "{isa} input {position} channel {channel}: {got} vs {w}");
                     }
                     let m: Vec<f64> =
-                        (0..positions).map(|p| f64::from(products[(p * rows + row) * c + channel])).collect();
+                        (0..positions).map(|p| f64::from(products[p * plane + row * c + channel])).collect();
                     let want = by_matrices(axes, &m, true);
                     for (pixel, w) in want.iter().enumerate() {
                         let got = f64::from(y[pixel * c + channel]);

@@ -1,6 +1,6 @@
 //! Convolution (op 0) over HWC data with HWCK weights: one product on the packed-panel kernels
-//! of [`crate::reference::kernels`], or Winograd ([`super::winograd`]) for 3×3, 1×3, 3×1, 1×7
-//! and 7×1 stride-1 windows where it pays.
+//! of [`crate::reference::kernels`], or Winograd ([`super::winograd`]) for 3×3, 5×5, 1×3, 3×1,
+//! 1×7 and 7×1 stride-1 windows where it pays.
 //!
 //! Weights `[kh][kw][C][K]` are already the row-major (kh·kw·C)×K right-hand matrix, and a
 //! row of im2col in (tap row, tap column, channel) order is the matching left-hand row, so the
@@ -21,7 +21,8 @@ use crate::window::Window;
 /// gives the pool 4 tiles) — and ≥ 1024 channel pairs C·K (149²×32→32: 0.77 on one thread,
 /// 0.84 on two; smaller layers give the per-tile transforms more weight). One-axis forms
 /// (1×3, 3×1, 1×7, 7×1; weights 2× and 8/7×) pay from 64 pixels: 8²×384→384 1×3 0.56–0.59,
-/// 17²×128..192 1×7/7×1 0.83–0.96.
+/// 17²×128..192 1×7/7×1 0.83–0.96. F(2×2, 5×5) follows the 3×3 rule: 35²×48→64 0.62 on one
+/// thread, 0.64 on two.
 fn winograd_pays(axes: [&WinogradAxis; 2], in_shape: Shape, out_shape: Shape) -> bool {
     let two_axes = axes[0].m > 1 && axes[1].m > 1;
     let min_pixels = if two_axes { 256 } else { 64 };

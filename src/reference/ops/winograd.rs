@@ -1,7 +1,8 @@
-//! Winograd convolution (docs/numerics.md §9) for 3×3, 1×3, 3×1, 1×7 and 7×1 kernels at
-//! stride 1: F(4×4, 3×3) computes a 4×4 tile of outputs with 36 multiplications per
-//! input–output channel pair where the direct product needs 144; F(4, 3) a 1×4 tile of a 1×3
-//! kernel with 6 (12); F(2, 7) a 1×2 tile of a 1×7 kernel with 8 (14).
+//! Winograd convolution (docs/numerics.md §9) for 3×3, 5×5, 1×3, 3×1, 1×7 and 7×1 kernels
+//! at stride 1: F(4×4, 3×3) computes a 4×4 tile of outputs with 36 multiplications per
+//! input–output channel pair where the direct product needs 144; F(2×2, 5×5) a 2×2 tile with
+//! 36 (100); F(4, 3) a 1×4 tile of a 1×3 kernel with 6 (12); F(2, 7) a 1×2 tile of a 1×7
+//! kernel with 8 (14).
 //!
 //! Per tile: the input transform (Bᵀ d B, `kernels::winograd`) gives αy·αx rows of C values;
 //! for each of the αy·αx positions one matrix product with the transformed weights
@@ -25,6 +26,9 @@ use crate::window::Window;
 /// the core's L2 for Inception's layers.
 const BLOCK_TILES: usize = 32;
 
+/// Values (one 64-byte cache line) between consecutive matrices of a block's scratch.
+const PLANE_GAP: usize = 16;
+
 /// Most cells an input tile has (F(4×4, 3×3)'s 6×6).
 const MAX_POSITIONS: usize = 36;
 
@@ -40,12 +44,13 @@ pub struct WinogradWeights {
 }
 
 impl WinogradWeights {
-    /// The algorithm for a window, if it has one: 3×3, 1×3, 3×1 (F(4, 3) per 3-tap axis), 1×7
-    /// or 7×1 (F(2, 7)), at stride 1 without dilation.
+    /// The algorithm for a window, if it has one: 3×3, 1×3, 3×1 (F(4, 3) per 3-tap axis), 5×5
+    /// (F(2, 5) on both axes), 1×7 or 7×1 (F(2, 7)), at stride 1 without dilation.
     pub fn axes_for(window: &Window) -> Option<[&'static WinogradAxis; 2]> {
         let plain = window.stride == [1, 1] && window.dilation == 1;
         let axes: [&'static WinogradAxis; 2] = match window.kernel {
             [3, 3] => [&kernels::F4_3, &kernels::F4_3],
+            [5, 5] => [&kernels::F2_5, &kernels::F2_5],
             [1, 3] => [&kernels::F1_1, &kernels::F4_3],
             [3, 1] => [&kernels::F4_3, &kernels::F1_1],
             [1, 7] => [&kernels::F1_1, &kernels::F2_7],
@@ -102,7 +107,7 @@ impl WinogradWeights {
     pub fn scratch_bytes(&self) -> usize {
         let positions = self.axes[0].alpha * self.axes[1].alpha;
         let rows = BLOCK_TILES + crate::reference::kernels::MAX_MR;
-        let values = positions * rows * (self.channels + self.outputs);
+        let values = positions * (plane(rows, self.channels) + plane(rows, self.outputs));
         values * std::mem::size_of::<f32>()
     }
 }
@@ -224,6 +229,13 @@ fn padded_rows(tiles: usize, mr: usize) -> usize {
     tiles / block * block + (tiles % block).next_multiple_of(mr)
 }
 
+/// Values from one position's matrix of `rows` rows of `width` to the next: one cache line more
+/// than they take, so the αy·αx matrices a tile's transforms read or write across do not all
+/// start in the same cache set (a block's matrices are often a multiple of 4 KiB).
+fn plane(rows: usize, width: usize) -> usize {
+    rows * width + PLANE_GAP
+}
+
 /// What every task reads: the input and where output pixels go.
 struct Geometry<'a> {
     input: &'a [f32],
@@ -274,8 +286,8 @@ fn run_task(
     // multiplied and never read, so no tile takes the kernel's partial-tile path.
     let mr = isa.tile()[0];
     let block = block_tiles(tiles.len(), mr);
-    let stride = block;
-    let sizes = [positions * stride * c, positions * stride * k];
+    let planes = [plane(block, c), plane(block, k)];
+    let sizes = [positions * planes[0], positions * planes[1]];
     if scratch.len() < sizes[0] + sizes[1] {
         scratch.resize(sizes[0] + sizes[1], 0.0);
     }
@@ -296,12 +308,12 @@ fn run_task(
                 let ix = g.window.source(1, x0, index % ax, wd);
                 *cell = iy.zip(ix).map(|(y, x)| &g.input[(y * wd + x) * c..][..c]);
             }
-            kernels::input_tile(isa, axes, cells, c, v, row, stride);
+            kernels::input_tile(isa, axes, cells, c, v, row, planes[0]);
         }
         let rows = count.next_multiple_of(mr);
         for (position, packed) in w.products.iter().enumerate() {
-            let lhs = Lhs::Rows { data: &v[position * stride * c..][..rows * c], rows, stride: c };
-            let data = &mut m[position * stride * k..][..rows * k];
+            let lhs = Lhs::Rows { data: &v[position * planes[0]..][..rows * c], rows, stride: c };
+            let data = &mut m[position * planes[1]..][..rows * k];
             let out = Output { data, offset: 0, cols: rows, pixel_stride: k, row_stride: 0 };
             gemm_serial(&lhs, packed, out, plain);
         }
@@ -319,7 +331,7 @@ fn run_task(
                 bias,
                 clamp,
             };
-            kernels::output_tile(isa, axes, m, row, stride, &to, dst);
+            kernels::output_tile(isa, axes, m, row, planes[1], &to, dst);
             if after {
                 for i in 0..tile_rows {
                     let at = offset + i * place.row_stride;
@@ -388,6 +400,8 @@ mod tests {
             ((17, 17, 12), [1, 3], [0, 1], 9),
             ((9, 8, 6), [3, 1], [1, 0], 70),
             ((17, 17, 24), [1, 7], [0, 3], 20),
+            ((35, 35, 20), [5, 5], [2, 2], 24),
+            ((7, 6, 3), [5, 5], [0, 1], 5),
             ((17, 15, 24), [7, 1], [3, 0], 33),
             ((5, 6, 3), [1, 7], [2, 3], 2),
             ((1, 1, 4), [3, 3], [1, 1], 3),
@@ -427,7 +441,7 @@ mod tests {
     fn writes_only_its_pixels_of_a_strided_view() {
         // 1×7 on three threads: 27 tiles of one row by two pixels, shared 16 + 11, so the
         // second task starts inside an image row; 3×3 in whole tile rows.
-        let cases = [([3, 3], [1, 1]), ([1, 7], [0, 3]), ([7, 1], [3, 0])];
+        let cases = [([3, 3], [1, 1]), ([1, 7], [0, 3]), ([7, 1], [3, 0]), ([5, 5], [2, 2])];
         let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
         for (seed, (kernel, pad)) in cases.into_iter().enumerate() {
             let (s, k) = (Shape::new(9, 6, 5), 3);
