@@ -222,7 +222,7 @@ impl Executor {
         let mut stage_times = Vec::with_capacity(self.steps.len());
         for step in &self.steps {
             let started = Instant::now();
-            let in_place = conv_in_place(step, &mut self.arenas, round);
+            let in_place = conv_in_place(step, &mut self.arenas, round) || pool_in_place(step, &mut self.arenas, round);
             if !in_place {
                 let finished = run_step(step, &self.arenas, &mut self.scratch, round);
                 if round && !finished {
@@ -354,6 +354,21 @@ fn conv_in_place(step: &Step, arenas: &mut Arenas, round: bool) -> bool {
     let epilogue = Epilogue { activation: step.activation, round_fp16: round };
     let target = kernels::Output { data: output, offset: 0, cols, pixel_stride: sx, row_stride: sy };
     conv::conv2d_into(input, step.in_shape, packed, window, step.out_shape, target, epilogue);
+    true
+}
+
+/// Runs a pooling stage without bias whose input and output views are dense and apart straight
+/// into the arena: no scratch buffer, no copy. Returns false, having done nothing, for any
+/// other step.
+fn pool_in_place(step: &Step, arenas: &mut Arenas, round: bool) -> bool {
+    let Kernel::Pool { window, kind } = &step.kernel else { return false };
+    let (input, output) = (&step.input, &step.output);
+    if step.bias.is_some() || !input.is_dense() || !output.is_dense() || step.out_shape.is_empty() {
+        return false;
+    }
+    let Some((values, out)) = arenas.input_and_output(input, output) else { return false };
+    let finish = Finish { bias: None, activation: step.activation, round_fp16: round };
+    pool::pool2d(values, step.in_shape, window, *kind, step.out_shape, out, &finish);
     true
 }
 
