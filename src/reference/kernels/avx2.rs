@@ -15,8 +15,8 @@ macro_rules! finish_one {
         let job: &TileJob = $job;
         let zero: __m256 = $zero;
         let mut v: __m256 = $acc;
-        // SAFETY: c[r] has 16 writable (and, when accumulating, readable) values; the bias,
-        // when not null, has 16 readable values (TileJob contract).
+        // SAFETY: c[r] has 8·(h + 1) writable (and, when accumulating, readable) values; the
+        // bias, when not null, has 16 readable values (TileJob contract).
         unsafe {
             let dst = job.c[$r].add(8 * $h);
             if job.accumulate {
@@ -45,13 +45,41 @@ macro_rules! finish_one {
     }};
 }
 
-/// Computes one full 6×16 tile (see [`TileJob`] for the pointer contract).
+/// Computes the first `rows` rows (1..=6) of a 6×16 tile, or of its left 8 columns when
+/// `cols` ≤ 8 (see [`TileJob`] for the pointer contract): an edge tile (289 = 48·6 + 1) then
+/// costs what it computes, not a full tile.
 ///
 /// # Safety
-/// The CPU has AVX2, FMA and F16C, and `job` satisfies the [`TileJob`] contract with mr = 6,
-/// nr = 16.
+/// The CPU has AVX2, FMA and F16C, `job` satisfies the [`TileJob`] contract with mr = 6,
+/// nr = 16 for its first `rows` rows, and `rows` is in 1..=6.
+pub(crate) unsafe fn tile(job: &TileJob, rows: usize, cols: usize) {
+    // SAFETY: forwarded; each arm computes `rows` rows and `cols` ≤ 8 only reads and writes
+    // the first 8 columns.
+    unsafe {
+        match (rows, cols > 8) {
+            (6, true) => kernel::<6, 2>(job),
+            (5, true) => kernel::<5, 2>(job),
+            (4, true) => kernel::<4, 2>(job),
+            (3, true) => kernel::<3, 2>(job),
+            (2, true) => kernel::<2, 2>(job),
+            (1, true) => kernel::<1, 2>(job),
+            (6, false) => kernel::<6, 1>(job),
+            (5, false) => kernel::<5, 1>(job),
+            (4, false) => kernel::<4, 1>(job),
+            (3, false) => kernel::<3, 1>(job),
+            (2, false) => kernel::<2, 1>(job),
+            (1, false) => kernel::<1, 1>(job),
+            _ => unreachable!("an AVX2 tile has 1 to 6 rows, not {rows}"),
+        }
+    }
+}
+
+/// `R` rows × `H` 8-column halves of a tile.
+///
+/// # Safety
+/// As [`tile`], with `R` ≤ 6 rows and `H` ≤ 2 halves written.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(crate) unsafe fn tile(job: &TileJob) {
+unsafe fn kernel<const R: usize, const H: usize>(job: &TileJob) {
     let mut acc = [_mm256_setzero_ps(); 2 * MR];
     let mut b = job.b;
     for seg in job.segments {
@@ -61,12 +89,14 @@ pub(crate) unsafe fn tile(job: &TileJob) {
             // per reduction step for Σ len steps (TileJob contract).
             unsafe {
                 let b0 = _mm256_loadu_ps(b);
-                let b1 = _mm256_loadu_ps(b.add(8));
+                let b1 = if H > 1 { _mm256_loadu_ps(b.add(8)) } else { b0 };
                 b = b.add(16);
-                for r in 0..MR {
+                for r in 0..R {
                     let a = _mm256_broadcast_ss(&*rows[r].add(k));
                     acc[2 * r] = _mm256_fmadd_ps(a, b0, acc[2 * r]);
-                    acc[2 * r + 1] = _mm256_fmadd_ps(a, b1, acc[2 * r + 1]);
+                    if H > 1 {
+                        acc[2 * r + 1] = _mm256_fmadd_ps(a, b1, acc[2 * r + 1]);
+                    }
                 }
             }
         }
@@ -74,16 +104,20 @@ pub(crate) unsafe fn tile(job: &TileJob) {
     // Every accumulator by constant index, so they stay in registers through the loop above
     // (a loop here would make the compiler keep them in memory, stored on every step).
     let zero = _mm256_setzero_ps();
-    finish_one!(job, acc[0], 0, 0, zero);
-    finish_one!(job, acc[1], 0, 1, zero);
-    finish_one!(job, acc[2], 1, 0, zero);
-    finish_one!(job, acc[3], 1, 1, zero);
-    finish_one!(job, acc[4], 2, 0, zero);
-    finish_one!(job, acc[5], 2, 1, zero);
-    finish_one!(job, acc[6], 3, 0, zero);
-    finish_one!(job, acc[7], 3, 1, zero);
-    finish_one!(job, acc[8], 4, 0, zero);
-    finish_one!(job, acc[9], 4, 1, zero);
-    finish_one!(job, acc[10], 5, 0, zero);
-    finish_one!(job, acc[11], 5, 1, zero);
+    macro_rules! finish_row {
+        ($r:expr) => {
+            if R > $r {
+                finish_one!(job, acc[2 * $r], $r, 0, zero);
+                if H > 1 {
+                    finish_one!(job, acc[2 * $r + 1], $r, 1, zero);
+                }
+            }
+        };
+    }
+    finish_row!(0);
+    finish_row!(1);
+    finish_row!(2);
+    finish_row!(3);
+    finish_row!(4);
+    finish_row!(5);
 }

@@ -454,28 +454,29 @@ fn run_item(
     });
 }
 
-/// Runs one tile; a partial one (fewer rows or columns than the kernel's) goes through a
-/// stack tile so the kernel only ever sees whole tiles.
+/// Runs one tile's first `rows` rows and `cols` columns. The kernel computes only those rows,
+/// and whole column steps (`Isa::column_step`): a tile whose width is not one goes through a
+/// stack tile, so the kernel never writes past the item's columns.
 fn store_tile(isa: Isa, mut job: TileJob<'_>, rows: usize, cols: usize) {
-    let [mr, nr] = isa.tile();
-    if rows == mr && cols == nr {
+    let nr = isa.tile()[1];
+    if cols % isa.column_step() == 0 {
         // SAFETY: every segment row points at `len` readable values (Source::run), the panel
-        // has nr values per k of the block, and c holds mr rows of nr writable values owned by
-        // this work item.
-        unsafe { micro::tile(isa, &job) };
+        // has nr values per k of the block, and c holds `rows` rows of `cols` writable values
+        // owned by this work item, `cols` a whole number of the kernel's column steps.
+        unsafe { micro::tile(isa, &job, rows, cols) };
         return;
     }
     let mut tile = [0.0f32; MAX_MR * MAX_NR];
     let real = job.c;
-    for (r, row) in tile.chunks_exact_mut(nr).take(mr).enumerate() {
-        if job.accumulate && r < rows {
+    for (r, row) in tile.chunks_exact_mut(nr).take(rows).enumerate() {
+        if job.accumulate {
             // SAFETY: real[r] points at this item's `cols` values of row r.
             row[..cols].copy_from_slice(unsafe { std::slice::from_raw_parts(real[r], cols) });
         }
         job.c[r] = row.as_mut_ptr();
     }
-    // SAFETY: as above, with c now the stack tile's mr rows of nr values.
-    unsafe { micro::tile(isa, &job) };
+    // SAFETY: as above, with c now the stack tile's rows of nr values.
+    unsafe { micro::tile(isa, &job, rows, cols) };
     for (r, row) in tile.chunks_exact(nr).take(rows).enumerate() {
         // SAFETY: real[r] points at this item's `cols` writable values of row r.
         unsafe { std::slice::from_raw_parts_mut(real[r], cols) }.copy_from_slice(&row[..cols]);

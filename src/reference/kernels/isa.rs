@@ -74,6 +74,17 @@ impl Isa {
         }
     }
 
+    /// Columns a kernel computes at a time: a call for `c` columns of a tile computes and
+    /// stores `c` rounded up to a multiple of this (a half tile in the SIMD families).
+    pub(crate) fn column_step(self) -> usize {
+        match self {
+            Isa::Avx512 => 16,
+            Isa::Avx2 => 8,
+            Isa::Neon => 4,
+            Isa::Portable => 8,
+        }
+    }
+
     /// Micro-tile `[rows, columns]`: output pixels × output channels one kernel call produces.
     pub fn tile(self) -> [usize; 2] {
         match self {

@@ -59,11 +59,13 @@ pub(crate) struct Finish {
     pub round: bool,
 }
 
-/// One full `mr × nr` tile.
+/// One `mr × nr` tile, or its first rows and columns (see `micro::tile`).
 ///
 /// Contract: `b` points at Σ`segments.len` × `nr` readable values (the k-block of one packed
-/// panel); `c[r]` for r < mr points at `nr` writable values, rows not overlapping; when
-/// `accumulate` is set those values are the partial sums of earlier blocks and are added to.
+/// panel); `c[r]` for each row r the kernel is asked for points at the writable values of
+/// the columns it computes (`nr`, or a multiple of the family's column step), rows not
+/// overlapping; when `accumulate` is set those values are the partial sums of earlier blocks
+/// and are added to.
 #[derive(Debug)]
 pub(crate) struct TileJob<'a> {
     /// Reduction runs, in k order.

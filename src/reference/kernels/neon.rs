@@ -9,13 +9,44 @@ use super::job::{Clamp, TileJob};
 /// Tile rows.
 const MR: usize = 8;
 
-/// Computes one full 8×8 tile (see [`TileJob`] for the pointer contract).
+/// Computes the first `rows` rows (1..=8) of an 8×8 tile, or of its left 4 columns when
+/// `cols` ≤ 4 (see [`TileJob`] for the pointer contract): an edge tile costs what it computes.
 ///
 /// # Safety
-/// `job` satisfies the [`TileJob`] contract with mr = 8, nr = 8 (NEON is always present on
-/// aarch64).
+/// `job` satisfies the [`TileJob`] contract with mr = 8, nr = 8 for its first `rows` rows, and
+/// `rows` is in 1..=8 (NEON is always present on aarch64).
+pub(crate) unsafe fn tile(job: &TileJob, rows: usize, cols: usize) {
+    // SAFETY: forwarded; each arm computes `rows` rows and `cols` ≤ 4 only reads and writes
+    // the first 4 columns.
+    unsafe {
+        match (rows, cols > 4) {
+            (8, true) => kernel::<8, 2>(job),
+            (7, true) => kernel::<7, 2>(job),
+            (6, true) => kernel::<6, 2>(job),
+            (5, true) => kernel::<5, 2>(job),
+            (4, true) => kernel::<4, 2>(job),
+            (3, true) => kernel::<3, 2>(job),
+            (2, true) => kernel::<2, 2>(job),
+            (1, true) => kernel::<1, 2>(job),
+            (8, false) => kernel::<8, 1>(job),
+            (7, false) => kernel::<7, 1>(job),
+            (6, false) => kernel::<6, 1>(job),
+            (5, false) => kernel::<5, 1>(job),
+            (4, false) => kernel::<4, 1>(job),
+            (3, false) => kernel::<3, 1>(job),
+            (2, false) => kernel::<2, 1>(job),
+            (1, false) => kernel::<1, 1>(job),
+            _ => unreachable!("a NEON tile has 1 to 8 rows, not {rows}"),
+        }
+    }
+}
+
+/// `R` rows × `H` 4-column halves of a tile.
+///
+/// # Safety
+/// As [`tile`], with `R` ≤ 8 rows and `H` ≤ 2 halves written.
 #[target_feature(enable = "neon")]
-pub(crate) unsafe fn tile(job: &TileJob) {
+unsafe fn kernel<const R: usize, const H: usize>(job: &TileJob) {
     let mut acc = [vdupq_n_f32(0.0); 2 * MR];
     let mut b = job.b;
     for seg in job.segments {
@@ -25,20 +56,22 @@ pub(crate) unsafe fn tile(job: &TileJob) {
             // per reduction step (TileJob contract).
             unsafe {
                 let b0 = vld1q_f32(b);
-                let b1 = vld1q_f32(b.add(4));
+                let b1 = if H > 1 { vld1q_f32(b.add(4)) } else { b0 };
                 b = b.add(8);
-                for r in 0..MR {
+                for r in 0..R {
                     let a = vld1q_dup_f32(rows[r].add(k));
                     acc[2 * r] = vfmaq_f32(acc[2 * r], a, b0);
-                    acc[2 * r + 1] = vfmaq_f32(acc[2 * r + 1], a, b1);
+                    if H > 1 {
+                        acc[2 * r + 1] = vfmaq_f32(acc[2 * r + 1], a, b1);
+                    }
                 }
             }
         }
     }
     let zero = vdupq_n_f32(0.0);
-    for r in 0..MR {
-        for h in 0..2 {
-            // SAFETY: c[r] has 8 writable (and, when accumulating, readable) values; the bias,
+    for r in 0..R {
+        for h in 0..H {
+            // SAFETY: c[r] has 4·H writable (and, when accumulating, readable) values; the bias,
             // when not null, has 8 readable values (TileJob contract).
             unsafe {
                 let dst = job.c[r].add(4 * h);

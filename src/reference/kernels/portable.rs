@@ -20,11 +20,13 @@ fn madd(a: f32, b: f32, c: f32) -> f32 {
     }
 }
 
-/// Computes one full 4×8 tile (see [`TileJob`] for the pointer contract).
+/// Computes the first `rows` rows (1..=4) of a 4×8 tile (see [`TileJob`] for the pointer
+/// contract; the column step is the whole tile, 8).
 ///
 /// # Safety
-/// `job` satisfies the [`TileJob`] contract with mr = 4, nr = 8.
-pub(crate) unsafe fn tile(job: &TileJob) {
+/// `job` satisfies the [`TileJob`] contract with mr = 4, nr = 8 for its first `rows` rows.
+pub(crate) unsafe fn tile(job: &TileJob, rows: usize) {
+    let rows = rows.min(MR);
     let mut acc = [[0.0f32; NR]; MR];
     let mut b = job.b;
     for seg in job.segments {
@@ -33,14 +35,14 @@ pub(crate) unsafe fn tile(job: &TileJob) {
             // per reduction step (TileJob contract).
             let bk: [f32; NR] = unsafe { *(b as *const [f32; NR]) };
             b = b.wrapping_add(NR);
-            for (row, &start) in acc.iter_mut().zip(&seg.rows[..MR]) {
+            for (row, &start) in acc.iter_mut().zip(&seg.rows[..rows]) {
                 // SAFETY: as above.
                 let a = unsafe { *start.add(k) };
                 row.iter_mut().zip(&bk).for_each(|(c, &b)| *c = madd(a, b, *c));
             }
         }
     }
-    for (r, row) in acc.iter_mut().enumerate() {
+    for (r, row) in acc.iter_mut().enumerate().take(rows) {
         // SAFETY: c[r] has 8 writable (and, when accumulating, readable) values, rows disjoint;
         // the bias, when not null, has 8 readable values (TileJob contract).
         let dst = unsafe { &mut *(job.c[r] as *mut [f32; NR]) };

@@ -179,6 +179,28 @@ proptest! {
 }
 
 #[test]
+fn edge_tiles_of_every_row_count_and_half_width_match_the_definition() {
+    // Each family computes a partial tile's rows only, and a half-width last panel directly
+    // (n = step, nr + step); other widths go through the stack tile. m runs through every
+    // remainder of every family's tile rows, k past one reduction block.
+    for isa in Isa::available() {
+        let ([mr, nr], step) = (isa.tile(), isa.column_step());
+        for m in 1..=2 * mr + 1 {
+            for n in [step, nr, nr + step, nr + step + 1, 2 * nr - 1] {
+                for k in [5, 700] {
+                    let a = values(m * k, (m * n + k) as u64);
+                    let w = values(k * n, 3);
+                    let bias = values(n, 4);
+                    let problem = Problem { a: &a, m, k, w: &w, n, bias: Some(&bias), act: Activation::Relu };
+                    check(isa, Lhs::Rows { data: &a, rows: m, stride: k }, &problem, 3, n + 1)
+                        .expect("matches the definition");
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn inception_windows_read_by_kernel_rows_or_by_taps_match_explicit_im2col() {
     // The stem (3 channels: a tile inside the input reads each kernel row's 9 values as one
     // run), 3×3 and 5×5 windows whose border tiles reach into the padding, 1×7 / 7×1 at
