@@ -82,15 +82,21 @@ pub(crate) unsafe fn tile(job: &TileJob, rows: usize, cols: usize) {
 unsafe fn kernel<const R: usize, const H: usize>(job: &TileJob) {
     let mut acc = [_mm256_setzero_ps(); 2 * MR];
     let mut b = job.b;
+    let (mut ahead, end) = (job.prefetch.as_ptr(), job.prefetch.as_ptr_range().end);
     for seg in job.segments {
         let rows = seg.rows;
         for k in 0..seg.len {
             // SAFETY: k < seg.len and every row pointer has seg.len readable values; b has 16
-            // per reduction step for Σ len steps (TileJob contract).
+            // per reduction step for Σ len steps (TileJob contract). A prefetch reads nothing
+            // (it is a hint, and `ahead` stays inside job.prefetch).
             unsafe {
                 let b0 = _mm256_loadu_ps(b);
                 let b1 = if H > 1 { _mm256_loadu_ps(b.add(8)) } else { b0 };
                 b = b.add(16);
+                if ahead < end {
+                    _mm_prefetch::<_MM_HINT_T1>(ahead.cast());
+                    ahead = ahead.wrapping_add(16);
+                }
                 for r in 0..R {
                     let a = _mm256_broadcast_ss(&*rows[r].add(k));
                     acc[2 * r] = _mm256_fmadd_ps(a, b0, acc[2 * r]);

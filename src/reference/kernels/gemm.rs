@@ -22,6 +22,9 @@ const ROW_TILES: usize = 16;
 /// Below this many multiply-adds a product runs on the calling thread.
 const PARALLEL_MACS: usize = 1 << 16;
 
+/// f32 values per 64-byte cache line.
+const LINE: usize = 16;
+
 /// What a padded tap reads (a segment is never longer than KC).
 static ZEROS: [f32; KC] = [0.0; KC];
 
@@ -389,6 +392,17 @@ fn run_item(
     let round_in_kernel = epilogue.round_fp16 && isa.rounds_in_kernel() && elu.is_none();
     let scalar_after = elu.is_some() || (epilogue.round_fp16 && !round_in_kernel);
     let block_count = k_blocks(source.taps, source.channels).count();
+    // Each tile's rows as output positions and as offsets into `out`, worked out once for
+    // all blocks and panels (each takes a division).
+    let mut positions = [[[0; 2]; MAX_MR]; ROW_TILES];
+    let mut targets = [[0; MAX_MR]; ROW_TILES];
+    for (tile, r0) in rows.clone().step_by(mr).enumerate() {
+        let valid = mr.min(rows.end - r0);
+        for r in 0..mr {
+            positions[tile][r] = source.position(r0 + r.min(valid - 1));
+            targets[tile][r] = place.row(r0 + r.min(valid - 1));
+        }
+    }
     SEGMENTS.with_borrow_mut(|segments| {
         for (index, block) in k_blocks(source.taps, source.channels).enumerate() {
             let (first, last) = (index == 0, index + 1 == block_count);
@@ -398,19 +412,14 @@ fn run_item(
             // Segments of tile i: starts[i]..starts[i + 1].
             let mut starts = [0; ROW_TILES + 1];
             let whole = block.len == source.channels;
-            for (tile, r0) in rows.clone().step_by(mr).enumerate() {
-                let valid = mr.min(rows.end - r0);
-                let mut positions = [[0; 2]; MAX_MR];
-                for (r, position) in positions.iter_mut().enumerate().take(mr) {
-                    *position = source.position(r0 + r.min(valid - 1));
-                }
+            for (tile, positions) in positions.iter().enumerate().take(rows.len().div_ceil(mr)) {
                 match source.interior(&positions[..mr]).filter(|_| whole) {
                     Some(windows) => source.kernel_rows(&windows[..mr], block, segments),
                     None => {
                         for t in block.first_tap..block.first_tap + block.taps {
                             let tap = source.tap(t);
                             let mut seg = Segment { len: block.len, rows: [std::ptr::null(); MAX_MR] };
-                            for (row, &position) in seg.rows.iter_mut().zip(&positions).take(mr) {
+                            for (row, &position) in seg.rows.iter_mut().zip(positions).take(mr) {
                                 *row = source.run(position, tap, block.c0);
                             }
                             segments.push(seg);
@@ -419,9 +428,18 @@ fn run_item(
                 }
                 starts[tile + 1] = segments.len();
             }
-            let k0 = block.k0(source.channels);
+            let (k0, steps) = (block.k0(source.channels), block.taps * block.len);
+            let next = k_blocks(source.taps, source.channels).nth(index + 1);
             for j in panels.clone() {
                 let panel = &b.panel(j)[k0 * nr..];
+                // What the tiles of this panel bring into L2 for later (weights come from
+                // memory once per inference): the next panel's block, after the last panel
+                // the first panel's next block; each tile one cache line per reduction step.
+                let ahead = match next {
+                    _ if j + 1 < panels.end => &b.panel(j + 1)[k0 * nr..][..steps * nr],
+                    Some(nb) => &b.panel(panels.start)[nb.k0(source.channels) * nr..][..nb.taps * nb.len * nr],
+                    None => &[],
+                };
                 let bias = b.bias_panel(j).map_or(std::ptr::null(), <[f32]>::as_ptr);
                 let finish = last.then_some(Finish { bias, clamp, round: round_in_kernel });
                 let width = nr.min(n - j * nr);
@@ -429,12 +447,13 @@ fn run_item(
                     let valid = mr.min(rows.end - r0);
                     let segs = &segments[starts[tile]..starts[tile + 1]];
                     let mut c = [std::ptr::null_mut(); MAX_MR];
-                    for (r, slot) in c.iter_mut().enumerate().take(valid) {
-                        // SAFETY: row r0 + r < m, and `gemm` checked that every row's n values
-                        // (from column j·nr, width ≤ n − j·nr) lie inside the buffer.
-                        *slot = unsafe { out.0.add(place.row(r0 + r) + j * nr) };
+                    for (slot, &target) in c.iter_mut().zip(&targets[tile]).take(valid) {
+                        // SAFETY: target is row r0 + r < m, and `gemm` checked that every row's
+                        // n values (from column j·nr, width ≤ n − j·nr) lie inside the buffer.
+                        *slot = unsafe { out.0.add(target + j * nr) };
                     }
-                    let job = TileJob { segments: segs, b: panel.as_ptr(), c, accumulate: !first, finish };
+                    let prefetch = ahead.get(tile * steps * LINE..).unwrap_or_default();
+                    let job = TileJob { segments: segs, b: panel.as_ptr(), c, accumulate: !first, finish, prefetch };
                     store_tile(isa, job, valid, width);
                     if last && scalar_after {
                         for &row in &c[..valid] {

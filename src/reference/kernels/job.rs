@@ -78,4 +78,7 @@ pub(crate) struct TileJob<'a> {
     pub accumulate: bool,
     /// Present on the last block only.
     pub finish: Option<Finish>,
+    /// Values to bring into the cache while the tile runs, one 64-byte line per reduction
+    /// step from its start, as far as the steps reach (a hint: kernels may ignore it).
+    pub prefetch: &'a [f32],
 }
