@@ -46,4 +46,4 @@ pub use pack::PackedB;
 pub use round::round_fp16_prefix;
 pub use simd::vectorised;
 pub(crate) use winograd::{input_tile, output_tile, TileStore};
-pub use winograd::{WinogradAxis, F1_1, F2_5, F2_7, F4_3};
+pub use winograd::{WinogradAxis, F1_1, F2_5, F3_7, F4_3};

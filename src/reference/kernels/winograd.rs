@@ -86,48 +86,67 @@ pub const F2_5: WinogradAxis = WinogradAxis {
 /// F(1, 1): the identity, for the axis of a 1×n or n×1 kernel that has a single tap.
 pub const F1_1: WinogradAxis = WinogradAxis { m: 1, r: 1, alpha: 1, input: &[1.0], filter: &[1.0], output: &[1.0] };
 
-/// F(2, 7) with interpolation points 0, ±1, ±2, ±1/2 and ∞, for 1×7 and 7×1 kernels: 8
-/// multiplications for 2 outputs where the direct product needs 14. Derived by the Cook–Toom
-/// construction (Aᵀ(i, j) = p_jⁱ, G(j, k) = p_jᵏ / Π_{l≠j}(p_j − p_l), Bᵀ solved exactly so the
-/// identity below holds; docs/numerics.md §9); the test checks the identity.
-pub const F2_7: WinogradAxis = WinogradAxis {
-    m: 2,
+/// F(3, 7) with interpolation points 0, ±1, ±1/2, ±2, −3 and ∞, for 1×7 and 7×1 kernels: 9
+/// multiplications for 3 outputs where the direct product needs 21. Derived by the Cook–Toom
+/// construction (Aᵀ(i, j) = p_jⁱ, G(j, k) = p_jᵏ / Π_{l≠j}(p_j − p_l), the ∞ point taking the
+/// leading coefficient, Bᵀ solved exactly so that the identity holds; docs/numerics.md §9);
+/// the test checks the identity.
+pub const F3_7: WinogradAxis = WinogradAxis {
+    m: 3,
     r: 7,
-    alpha: 8,
-    #[rustfmt::skip]
-    input: &[
-        -1.0, 0.0, 5.25, 0.0, -5.25, 0.0, 1.0, 0.0,
-        0.0, 1.0, 1.0, -4.25, -4.25, 1.0, 1.0, 0.0,
-        0.0, -1.0, 1.0, 4.25, -4.25, -1.0, 1.0, 0.0,
-        0.0, 0.5, 0.25, -2.5, -1.25, 2.0, 1.0, 0.0,
-        0.0, -0.5, 0.25, 2.5, -1.25, -2.0, 1.0, 0.0,
-        0.0, 2.0, 4.0, -2.5, -5.0, 0.5, 1.0, 0.0,
-        0.0, -2.0, 4.0, 2.5, -5.0, -0.5, 1.0, 0.0,
-        0.0, -1.0, 0.0, 5.25, 0.0, -5.25, 0.0, 1.0,
-    ],
+    alpha: 9,
+    input: &F3_7_INPUT,
     #[rustfmt::skip]
     filter: &[
-        -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
-        -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0, -2.0 / 9.0,
-        -2.0 / 9.0, 2.0 / 9.0, -2.0 / 9.0, 2.0 / 9.0, -2.0 / 9.0, 2.0 / 9.0, -2.0 / 9.0,
-        1.0 / 90.0, 1.0 / 45.0, 2.0 / 45.0, 4.0 / 45.0, 8.0 / 45.0, 16.0 / 45.0, 32.0 / 45.0,
+        -1.0 / 3.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+        -1.0 / 18.0, -1.0 / 18.0, -1.0 / 18.0, -1.0 / 18.0, -1.0 / 18.0, -1.0 / 18.0, -1.0 / 18.0,
+        -1.0 / 9.0, 1.0 / 9.0, -1.0 / 9.0, 1.0 / 9.0, -1.0 / 9.0, 1.0 / 9.0, -1.0 / 9.0,
+        64.0 / 315.0, 32.0 / 315.0, 16.0 / 315.0, 8.0 / 315.0, 4.0 / 315.0, 2.0 / 315.0, 1.0 / 315.0,
+        64.0 / 225.0, -32.0 / 225.0, 16.0 / 225.0, -8.0 / 225.0, 4.0 / 225.0, -2.0 / 225.0, 1.0 / 225.0,
+        1.0 / 450.0, 1.0 / 225.0, 2.0 / 225.0, 4.0 / 225.0, 8.0 / 225.0, 16.0 / 225.0, 32.0 / 225.0,
         1.0 / 90.0, -1.0 / 45.0, 2.0 / 45.0, -4.0 / 45.0, 8.0 / 45.0, -16.0 / 45.0, 32.0 / 45.0,
-        32.0 / 45.0, 16.0 / 45.0, 8.0 / 45.0, 4.0 / 45.0, 2.0 / 45.0, 1.0 / 45.0, 1.0 / 90.0,
-        32.0 / 45.0, -16.0 / 45.0, 8.0 / 45.0, -4.0 / 45.0, 2.0 / 45.0, -1.0 / 45.0, 1.0 / 90.0,
+        -1.0 / 1050.0, 1.0 / 350.0, -3.0 / 350.0, 9.0 / 350.0, -27.0 / 350.0, 81.0 / 350.0, -243.0 / 350.0,
         0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0,
     ],
     #[rustfmt::skip]
     output: &[
-        1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0,
-        0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 1.0,
+        1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0,
+        0.0, 1.0, -1.0, 0.5, -0.5, 2.0, -2.0, -3.0, 0.0,
+        0.0, 1.0, 1.0, 0.25, 0.25, 4.0, 4.0, 9.0, 1.0,
     ],
 };
+
+/// Bᵀ of [`F3_7`], row-major (a constant of its own so that [`input_3_7`] folds it in).
+#[rustfmt::skip]
+const F3_7_INPUT: [f32; 81] = [
+    -3.0, -1.0, 15.75, 5.25, -15.75, -5.25, 3.0, 1.0, 0.0,
+    0.0, 3.0, 4.0, -11.75, -17.0, -1.25, 4.0, 1.0, 0.0,
+    0.0, -3.0, 2.0, 13.75, -8.5, -7.25, 2.0, 1.0, 0.0,
+    0.0, 6.0, 14.0, -3.5, -17.5, -3.5, 3.5, 1.0, 0.0,
+    0.0, -6.0, 10.0, 11.5, -12.5, -6.5, 2.5, 1.0, 0.0,
+    0.0, 1.5, 1.25, -7.25, -6.25, 4.75, 5.0, 1.0, 0.0,
+    0.0, -1.5, 0.25, 7.75, -1.25, -7.25, 1.0, 1.0, 0.0,
+    0.0, -1.0, 0.0, 5.25, 0.0, -5.25, 0.0, 1.0, 0.0,
+    0.0, -3.0, -1.0, 15.75, 5.25, -15.75, -5.25, 3.0, 1.0,
+];
 
 /// Channels transformed together: one AVX-512 vector, two AVX2 ones.
 const LANES: usize = 16;
 
 /// A channel chunk.
 type Lanes = [f32; LANES];
+
+/// `[e(n₀), e(n₁), …]` for an expression `e` of `$i` over the listed indices, written out: a
+/// closure here stays a call per element in `target_feature` code, moving its 64-byte result
+/// through memory.
+macro_rules! each {
+    ([$($n:literal),*] $i:ident => $e:expr) => {
+        [$({
+            let $i = $n;
+            $e
+        }),*]
+    };
+}
 
 #[inline(always)]
 fn add(a: Lanes, b: Lanes) -> Lanes {
@@ -183,33 +202,39 @@ fn output_2_5(m: [Lanes; 6]) -> [Lanes; 2] {
     [add(add(m[0], s12), s34), add(add(d12, scale(2.0, d34)), m[5])]
 }
 
-/// Bᵀ d of F(2, 7) (the rows of [`F2_7`]`.input`): rows 1–6 come in pairs that share an even
-/// part (d2, d4, d6) and differ in the sign of an odd part (d1, d3, d5).
+/// Σ w[x] · v[x] over the non-zero coefficients: with `w` a constant, the branches fold away
+/// and ±1 cost no multiplication.
 #[inline(always)]
-fn input_2_7(d: [Lanes; 8]) -> [Lanes; 8] {
-    let (even1, odd1) = (add(sub(d[2], scale(4.25, d[4])), d[6]), add(sub(d[1], scale(4.25, d[3])), d[5]));
-    let even3 = add(sub(scale(0.25, d[2]), scale(1.25, d[4])), d[6]);
-    let odd3 = add(sub(scale(0.5, d[1]), scale(2.5, d[3])), scale(2.0, d[5]));
-    let even5 = add(sub(scale(4.0, d[2]), scale(5.0, d[4])), d[6]);
-    let odd5 = add(sub(scale(2.0, d[1]), scale(2.5, d[3])), scale(0.5, d[5]));
-    [
-        add(sub(d[6], d[0]), scale(5.25, sub(d[2], d[4]))),
-        add(even1, odd1),
-        sub(even1, odd1),
-        add(even3, odd3),
-        sub(even3, odd3),
-        add(even5, odd5),
-        sub(even5, odd5),
-        add(sub(d[7], d[1]), scale(5.25, sub(d[3], d[5]))),
-    ]
+fn combine(w: &[f32], v: &[Lanes]) -> Lanes {
+    let mut acc = [0.0; LANES];
+    for (&w, &v) in w.iter().zip(v) {
+        if w == 1.0 {
+            acc = add(acc, v);
+        } else if w == -1.0 {
+            acc = sub(acc, v);
+        } else if w != 0.0 {
+            acc = add(acc, scale(w, v));
+        }
+    }
+    acc
 }
 
-/// Aᵀ m of F(2, 7) (the rows of [`F2_7`]`.output`).
+/// Bᵀ d of F(3, 7) (the rows of [`F3_7_INPUT`]).
 #[inline(always)]
-fn output_2_7(m: [Lanes; 8]) -> [Lanes; 2] {
-    let (d12, d34, d56) = (sub(m[1], m[2]), sub(m[3], m[4]), sub(m[5], m[6]));
-    let sums = add(add(add(m[1], m[2]), add(m[3], m[4])), add(m[5], m[6]));
-    [add(m[0], sums), add(add(add(d12, scale(2.0, d34)), scale(0.5, d56)), m[7])]
+fn input_3_7(d: [Lanes; 9]) -> [Lanes; 9] {
+    each!([0, 1, 2, 3, 4, 5, 6, 7, 8] a => combine(&F3_7_INPUT[a * 9..a * 9 + 9], &d))
+}
+
+/// Aᵀ m of F(3, 7) (the rows of [`F3_7`]`.output`).
+#[inline(always)]
+fn output_3_7(m: [Lanes; 9]) -> [Lanes; 3] {
+    let (s12, d12, s34, d34, s56, d56) =
+        (add(m[1], m[2]), sub(m[1], m[2]), add(m[3], m[4]), sub(m[3], m[4]), add(m[5], m[6]), sub(m[5], m[6]));
+    [
+        add(add(add(m[0], s12), add(s34, s56)), m[7]),
+        sub(add(add(d12, scale(0.5, d34)), scale(2.0, d56)), scale(3.0, m[7])),
+        add(add(add(s12, scale(0.25, s34)), add(scale(4.0, s56), scale(9.0, m[7]))), m[8]),
+    ]
 }
 
 /// Channels `[c0, c0 + width)` of a cell (zeros past the width, or for a padding cell).
@@ -237,18 +262,6 @@ fn store(dst: &mut [f32], lanes: &Lanes, width: usize) {
     }
 }
 
-/// `[e(n₀), e(n₁), …]` for an expression `e` of `$i` over the listed indices, written out: a
-/// closure here stays a call per element in `target_feature` code, moving its 64-byte result
-/// through memory.
-macro_rules! each {
-    ([$($n:literal),*] $i:ident => $e:expr) => {
-        [$({
-            let $i = $n;
-            $e
-        }),*]
-    };
-}
-
 /// The input transform of one tile (see [`input_tile`]).
 #[inline(always)]
 fn input_body(form: Form, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row: usize, plane: usize) {
@@ -272,8 +285,8 @@ fn input_body(form: Form, cells: &[Option<&[f32]>], c: usize, v: &mut [f32], row
                     store(&mut v[position * plane + row * c + c0..], lanes, width);
                 }
             }
-            Form::Line2x7 { .. } => {
-                let t = input_2_7(each!([0, 1, 2, 3, 4, 5, 6, 7] i => load(cells[i], c0, width)));
+            Form::Line3x7 { .. } => {
+                let t = input_3_7(each!([0, 1, 2, 3, 4, 5, 6, 7, 8] i => load(cells[i], c0, width)));
                 for (position, lanes) in t.iter().enumerate() {
                     store(&mut v[position * plane + row * c + c0..], lanes, width);
                 }
@@ -340,8 +353,9 @@ fn output_body(form: Form, m: &[f32], row: usize, plane: usize, to: &TileStore<'
                     put!(i, j, lanes);
                 }
             }
-            Form::Line2x7 { along_x } => {
-                for (q, lanes) in output_2_7(each!([0, 1, 2, 3, 4, 5, 6, 7] a => product!(a))).into_iter().enumerate() {
+            Form::Line3x7 { along_x } => {
+                let t = output_3_7(each!([0, 1, 2, 3, 4, 5, 6, 7, 8] a => product!(a)));
+                for (q, lanes) in t.into_iter().enumerate() {
                     let (i, j) = if along_x { (0, q) } else { (q, 0) };
                     put!(i, j, lanes);
                 }
@@ -359,8 +373,8 @@ enum Form {
     Square5,
     /// F(4, 3) on one axis (the other F(1, 1)), written out; along x (a 1×3 kernel) or y.
     Line4x3 { along_x: bool },
-    /// F(2, 7) on one axis (the other F(1, 1)), written out; along x (a 1×7 kernel) or y.
-    Line2x7 { along_x: bool },
+    /// F(3, 7) on one axis (the other F(1, 1)); along x (a 1×7 kernel) or y.
+    Line3x7 { along_x: bool },
 }
 
 impl Form {
@@ -372,8 +386,8 @@ impl Form {
             [(2, 5), (2, 5)] => Form::Square5,
             [(1, 1), (4, 3)] => Form::Line4x3 { along_x: true },
             [(4, 3), (1, 1)] => Form::Line4x3 { along_x: false },
-            [(1, 1), (2, 7)] => Form::Line2x7 { along_x: true },
-            [(2, 7), (1, 1)] => Form::Line2x7 { along_x: false },
+            [(1, 1), (3, 7)] => Form::Line3x7 { along_x: true },
+            [(3, 7), (1, 1)] => Form::Line3x7 { along_x: false },
             other => panic!("winograd: no transform for tiles of F(m, r) = {other:?}"),
         }
     }
@@ -528,7 +542,7 @@ mod tests {
     /// Each axis's matrices compute a correlation: Aᵀ[(G g) ⊙ (Bᵀ d)] = Σ_j g_j d_{i+j}.
     #[test]
     fn axes_compute_one_dimensional_correlation() {
-        for axis in [&F4_3, &F2_5, &F2_7, &F1_1] {
+        for axis in [&F4_3, &F2_5, &F3_7, &F1_1] {
             let (m, r, alpha) = (axis.m, axis.r, axis.alpha);
             assert_eq!(alpha, m + r - 1);
             let d: Vec<f64> = (0..alpha).map(|i| (i as f64 * 0.37 - 0.8).sin()).collect();
@@ -568,7 +582,7 @@ mod tests {
     /// every tile shape, with channel counts that leave a partial chunk.
     #[test]
     fn transforms_match_the_matrices_on_every_isa() {
-        for axes in [[&F4_3, &F4_3], [&F2_5, &F2_5], [&F1_1, &F4_3], [&F4_3, &F1_1], [&F1_1, &F2_7], [&F2_7, &F1_1]] {
+        for axes in [[&F4_3, &F4_3], [&F2_5, &F2_5], [&F1_1, &F4_3], [&F4_3, &F1_1], [&F1_1, &F3_7], [&F3_7, &F1_1]] {
             let positions = axes[0].alpha * axes[1].alpha;
             let pixels = axes[0].m * axes[1].m;
             // Three rows of 37 channels per matrix, 5 values of padding between matrices.

@@ -20,8 +20,8 @@ use crate::window::Window;
 /// one thread and 1.4–1.6 on two (a 3×3 layer's transformed weights are 4× its own and 8×8
 /// gives the pool 4 tiles) — and ≥ 1024 channel pairs C·K (149²×32→32: 0.77 on one thread,
 /// 0.84 on two; smaller layers give the per-tile transforms more weight). One-axis forms
-/// (1×3, 3×1, 1×7, 7×1; weights 2× and 8/7×) pay from 64 pixels: 8²×384→384 1×3 0.56–0.59,
-/// 17²×128..192 1×7/7×1 0.83–0.96. F(2×2, 5×5) follows the 3×3 rule: 35²×48→64 0.62 on one
+/// (1×3, 3×1, 1×7, 7×1; weights 2× and 9/7×) pay from 64 pixels: 8²×384→384 1×3 0.56–0.59,
+/// 17²×128..192 1×7/7×1 with F(3, 7) 0.54–0.59 on one thread. F(2×2, 5×5) follows the 3×3 rule: 35²×48→64 0.62 on one
 /// thread, 0.64 on two.
 fn winograd_pays(axes: [&WinogradAxis; 2], in_shape: Shape, out_shape: Shape) -> bool {
     let two_axes = axes[0].m > 1 && axes[1].m > 1;

@@ -1,8 +1,8 @@
 //! Winograd convolution (docs/numerics.md §9) for 3×3, 5×5, 1×3, 3×1, 1×7 and 7×1 kernels
 //! at stride 1: F(4×4, 3×3) computes a 4×4 tile of outputs with 36 multiplications per
 //! input–output channel pair where the direct product needs 144; F(2×2, 5×5) a 2×2 tile with
-//! 36 (100); F(4, 3) a 1×4 tile of a 1×3 kernel with 6 (12); F(2, 7) a 1×2 tile of a 1×7
-//! kernel with 8 (14).
+//! 36 (100); F(4, 3) a 1×4 tile of a 1×3 kernel with 6 (12); F(3, 7) a 1×3 tile of a 1×7
+//! kernel with 9 (21).
 //!
 //! Per tile: the input transform (Bᵀ d B, `kernels::winograd`) gives αy·αx rows of C values;
 //! for each of the αy·αx positions one matrix product with the transformed weights
@@ -45,7 +45,7 @@ pub struct WinogradWeights {
 
 impl WinogradWeights {
     /// The algorithm for a window, if it has one: 3×3, 1×3, 3×1 (F(4, 3) per 3-tap axis), 5×5
-    /// (F(2, 5) on both axes), 1×7 or 7×1 (F(2, 7)), at stride 1 without dilation.
+    /// (F(2, 5) on both axes), 1×7 or 7×1 (F(3, 7)), at stride 1 without dilation.
     pub fn axes_for(window: &Window) -> Option<[&'static WinogradAxis; 2]> {
         let plain = window.stride == [1, 1] && window.dilation == 1;
         let axes: [&'static WinogradAxis; 2] = match window.kernel {
@@ -53,8 +53,8 @@ impl WinogradWeights {
             [5, 5] => [&kernels::F2_5, &kernels::F2_5],
             [1, 3] => [&kernels::F1_1, &kernels::F4_3],
             [3, 1] => [&kernels::F4_3, &kernels::F1_1],
-            [1, 7] => [&kernels::F1_1, &kernels::F2_7],
-            [7, 1] => [&kernels::F2_7, &kernels::F1_1],
+            [1, 7] => [&kernels::F1_1, &kernels::F3_7],
+            [7, 1] => [&kernels::F3_7, &kernels::F1_1],
             _ => return None,
         };
         plain.then_some(axes)
@@ -379,7 +379,7 @@ mod tests {
     }
 
     /// Largest |a − b| / max(1, |b|) allowed against the exact (f64) definition: seen up to
-    /// 5.2e-5 (F(4×4, 3×3), 35×35×20 → 40, values in [−1, 1); F(2, 7): 1.3e-5), 10× that. The direct product's is 1e-5: the
+    /// 5.2e-5 (F(4×4, 3×3), 35×35×20 → 40, values in [−1, 1); F(3, 7): 6.0e-5), about 10× that. The direct product's is 1e-5: the
     /// transforms scale values by up to 8 and sum with cancellation (docs/numerics.md §9).
     const TOLERANCE: f32 = 5e-4;
 
