@@ -13,10 +13,13 @@ use crate::reference::ops::elementwise::{bias_activation, Activation};
 
 /// Reduction values per block. Measured per busy core on Inception V3's convolutions (AVX-512,
 /// Zen 4, `cargo bench --bench gemm`, 2026-12-01): KC 128 → 84–86 GFLOP/s, 256 → 87, 384 → 90,
-/// 512 → 90–91, 1024 → 92–93. The B block (KC × nr, 64 KiB here) streams from L2 well enough;
-/// longer blocks mean fewer passes over C and fewer segment tables. 512 keeps those tables small
-/// (`scratch_bytes`).
-const KC: usize = 512;
+/// 512 → 90–91, 1024 → 92–93; again after the edge-tile kernels and the weight prefetch
+/// (medians of 5 alternating runs of 9 passes, load ≈ 2.5–3.5): 512 → 89.9, 1024 → 91.9, the
+/// 17×17 1×1 products 84.7 → 87.4 (768 channels in one block: no second pass over C) and the
+/// 8×8 ones 81.8 → 84.0. The B block (KC × nr, 128 KiB here) streams from L2 well enough. The
+/// segment tables stay as long as a block's taps need (`scratch_bytes` bounds them at ROW_TILES
+/// × KC per thread; Inception's longest is 16 tiles × 9 taps).
+const KC: usize = 1024;
 /// Most row tiles per work item: the item's left-hand block (≤ 16·mr rows × KC) stays in L2.
 const ROW_TILES: usize = 16;
 /// Below this many multiply-adds a product runs on the calling thread.
