@@ -66,8 +66,10 @@ pub fn round(values: &mut [f32]) {
     // Whole vectors with the CPU's own conversions (one instruction pair per 8 or 16 values;
     // `half` makes a call per 8 behind a feature check), the rest here.
     let rest = crate::reference::kernels::round_fp16_prefix(values);
-    if rest.is_empty() {
-        // Often so (whole vectors of channels), and the buffer below costs a memset per call.
+    if rest.len() <= 16 {
+        // Often so (whole vectors of channels, or a vector's tail): one by one, without the
+        // buffer below and its memset per call.
+        rest.iter_mut().for_each(|v| *v = round_one(*v));
         return;
     }
     let mut halves = [f16::ZERO; BLOCK];

@@ -45,5 +45,5 @@ pub(crate) use job::{Clamp, MAX_MR};
 pub use pack::PackedB;
 pub use round::round_fp16_prefix;
 pub use simd::vectorised;
-pub(crate) use winograd::{input_tile, output_tile, TileStore};
+pub(crate) use winograd::{has_transform, input_tile, output_tile, TileStore};
 pub use winograd::{WinogradAxis, F1_1, F2_5, F3_7, F4_3};
