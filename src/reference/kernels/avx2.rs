@@ -3,7 +3,7 @@
 
 use std::arch::x86_64::*;
 
-use super::job::{Clamp, TileJob};
+use super::job::{by_shape, Clamp, TileJob};
 
 /// Tile rows.
 const MR: usize = 6;
@@ -55,23 +55,7 @@ macro_rules! finish_one {
 pub(crate) unsafe fn tile(job: &TileJob, rows: usize, cols: usize) {
     // SAFETY: forwarded; each arm computes `rows` rows and `cols` ≤ 8 only reads and writes
     // the first 8 columns.
-    unsafe {
-        match (rows, cols > 8) {
-            (6, true) => kernel::<6, 2>(job),
-            (5, true) => kernel::<5, 2>(job),
-            (4, true) => kernel::<4, 2>(job),
-            (3, true) => kernel::<3, 2>(job),
-            (2, true) => kernel::<2, 2>(job),
-            (1, true) => kernel::<1, 2>(job),
-            (6, false) => kernel::<6, 1>(job),
-            (5, false) => kernel::<5, 1>(job),
-            (4, false) => kernel::<4, 1>(job),
-            (3, false) => kernel::<3, 1>(job),
-            (2, false) => kernel::<2, 1>(job),
-            (1, false) => kernel::<1, 1>(job),
-            _ => unreachable!("an AVX2 tile has 1 to 6 rows, not {rows}"),
-        }
-    }
+    unsafe { by_shape!(kernel(job), rows, cols > 8, [6, 5, 4, 3, 2, 1]) }
 }
 
 /// `R` rows × `H` 8-column halves of a tile.

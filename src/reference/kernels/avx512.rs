@@ -5,7 +5,7 @@
 
 use std::arch::x86_64::*;
 
-use super::job::{Clamp, TileJob};
+use super::job::{by_shape, Clamp, TileJob};
 
 /// Tile rows.
 const MR: usize = 8;
@@ -57,27 +57,7 @@ macro_rules! finish_one {
 pub(crate) unsafe fn tile(job: &TileJob, rows: usize, cols: usize) {
     // SAFETY: forwarded; each arm computes `rows` rows and `cols` ≤ 16 only reads and
     // writes the first 16 columns.
-    unsafe {
-        match (rows, cols > 16) {
-            (8, true) => kernel::<8, 2>(job),
-            (7, true) => kernel::<7, 2>(job),
-            (6, true) => kernel::<6, 2>(job),
-            (5, true) => kernel::<5, 2>(job),
-            (4, true) => kernel::<4, 2>(job),
-            (3, true) => kernel::<3, 2>(job),
-            (2, true) => kernel::<2, 2>(job),
-            (1, true) => kernel::<1, 2>(job),
-            (8, false) => kernel::<8, 1>(job),
-            (7, false) => kernel::<7, 1>(job),
-            (6, false) => kernel::<6, 1>(job),
-            (5, false) => kernel::<5, 1>(job),
-            (4, false) => kernel::<4, 1>(job),
-            (3, false) => kernel::<3, 1>(job),
-            (2, false) => kernel::<2, 1>(job),
-            (1, false) => kernel::<1, 1>(job),
-            _ => unreachable!("an AVX-512 tile has 1 to 8 rows, not {rows}"),
-        }
-    }
+    unsafe { by_shape!(kernel(job), rows, cols > 16, [8, 7, 6, 5, 4, 3, 2, 1]) }
 }
 
 /// `R` rows × `H` 16-column halves of a tile.

@@ -82,3 +82,19 @@ pub(crate) struct TileJob<'a> {
     /// step from its start, as far as the steps reach (a hint: kernels may ignore it).
     pub prefetch: &'a [f32],
 }
+
+/// `$kernel::<R, 2>($job)` when `$wide`, else `$kernel::<R, 1>($job)`, for the tile's `$rows`
+/// = R among the listed row counts: each family's table of its const-generic tile kernels (R
+/// rows, one or two column vectors), so that an edge tile costs what it computes.
+macro_rules! by_shape {
+    ($kernel:ident($job:expr), $rows:expr, $wide:expr, [$($r:literal),+]) => {
+        match ($rows, $wide) {
+            $(
+                ($r, true) => $kernel::<$r, 2>($job),
+                ($r, false) => $kernel::<$r, 1>($job),
+            )+
+            (rows, _) => unreachable!("a tile of {rows} rows"),
+        }
+    };
+}
+pub(crate) use by_shape;
