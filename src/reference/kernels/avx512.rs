@@ -5,7 +5,7 @@
 
 use std::arch::x86_64::*;
 
-use super::job::{by_shape, Clamp, TileJob};
+use super::job::{by_shape, finish_rows, Clamp, TileJob};
 
 /// Tile rows.
 const MR: usize = 8;
@@ -93,25 +93,6 @@ unsafe fn kernel<const R: usize, const H: usize>(job: &TileJob) {
             }
         }
     }
-    // Every accumulator by constant index, so they stay in registers through the loop above
-    // (a loop here would make the compiler keep them in memory, stored on every step).
     let zero = _mm512_setzero_ps();
-    macro_rules! finish_row {
-        ($r:expr) => {
-            if R > $r {
-                finish_one!(job, acc[2 * $r], $r, 0, zero);
-                if H > 1 {
-                    finish_one!(job, acc[2 * $r + 1], $r, 1, zero);
-                }
-            }
-        };
-    }
-    finish_row!(0);
-    finish_row!(1);
-    finish_row!(2);
-    finish_row!(3);
-    finish_row!(4);
-    finish_row!(5);
-    finish_row!(6);
-    finish_row!(7);
+    finish_rows!(finish_one(job, acc, zero), R, H, [0, 1, 2, 3, 4, 5, 6, 7]);
 }

@@ -98,3 +98,21 @@ macro_rules! by_shape {
     };
 }
 pub(crate) use by_shape;
+
+/// Finishes the first R rows of a tile from its accumulators: `$finish!(job, acc, row, half,
+/// zero)` for each listed row below `$rows` (R) and each of its `$halves` (H) column vectors,
+/// every accumulator by constant index so that they stay in registers through the kernel's
+/// loop (a loop here would make the compiler keep them in memory, stored on every step).
+macro_rules! finish_rows {
+    ($finish:ident($job:expr, $acc:ident, $zero:expr), $rows:expr, $halves:expr, [$($r:literal),+]) => {
+        $(
+            if $rows > $r {
+                $finish!($job, $acc[2 * $r], $r, 0, $zero);
+                if $halves > 1 {
+                    $finish!($job, $acc[2 * $r + 1], $r, 1, $zero);
+                }
+            }
+        )+
+    };
+}
+pub(crate) use finish_rows;
